@@ -1,0 +1,284 @@
+"""settings.json <-> a typed, validated Settings model: defaults, one clear error, atomic save."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from daemon.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.json"
+SCHEMA_FILENAME = "settings.schema.json"
+
+EngineName = Literal["xtts", "edge", "system"]
+EngineChoice = Literal["auto", "xtts", "edge", "system"]
+XTTS_MODEL_ID = "tts_models/multilingual/multi-dataset/xtts_v2"
+
+
+class Settings(BaseModel):
+    """Everything VoxTray can be told; every key has a default and a description."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # --- the seed's keys (names kept) ---
+    use_local_cloning: bool = Field(True, description="Speak with the cloned XTTS voice when the GPU allows it.")
+    cloning_reference_file: str = Field(
+        "voices/sample.wav", description="Reference clip (10-20 s of clean speech) of the voice to clone."
+    )
+    xtts_model_path: str = Field(
+        XTTS_MODEL_ID, description="A coqui model id (downloaded on first use) or a local XTTS model folder."
+    )
+    remote_llm_url: str = Field(
+        "", description="Base URL of the remote LLM (Ollama or OpenAI-compatible), e.g. a Colab tunnel URL."
+    )
+
+    # --- speech engines ---
+    engine: EngineChoice = Field("auto", description="auto picks by health; or force one engine.")
+    engine_order: list[EngineName] = Field(
+        default_factory=lambda: ["xtts", "edge", "system"],
+        description="Fallback order of the engines, best first.",
+    )
+    voices_dir: str = Field("voices", description="Folder of voice reference clips (relative to the project).")
+    xtts_license_accepted: bool = Field(
+        False, description="You accept the Coqui Public Model License (CPML) of XTTS v2 (needed to download it)."
+    )
+    xtts_device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where XTTS runs.")
+    xtts_allow_cpu: bool = Field(
+        False, description="Let XTTS run on the CPU when there is no usable GPU (slow: seconds per sentence)."
+    )
+    xtts_fp16: bool = Field(True, description="Half precision (autocast) on CUDA: faster and smaller.")
+    xtts_language: str = Field("en", description="Language code XTTS speaks (en, de, fr, es, ...).")
+    xtts_first_chunk_tokens: int = Field(
+        20, ge=2, le=400, description="Tokens in the first streamed chunk of a reply (smaller = sooner first audio)."
+    )
+    xtts_chunk_tokens: int = Field(60, ge=2, le=400, description="Tokens per streamed chunk after the first.")
+    xtts_temperature: float = Field(0.75, gt=0, le=2.0, description="XTTS sampling temperature.")
+    xtts_max_rtf: float = Field(
+        1.0, gt=0, description="XTTS is treated as unhealthy when its real-time factor stays above this."
+    )
+    first_chunk_deadline_s: float = Field(
+        4.0, gt=0, description="An engine that gives no audio within this many seconds is failed over."
+    )
+    edge_tts_voice: str = Field("en-US-AriaNeural", description="edge-tts neural voice name.")
+    edge_tts_rate: str = Field("+0%", pattern=r"^[+-]\d+%$", description="edge-tts speaking rate, e.g. +10%.")
+    edge_tts_pitch: str = Field("+0Hz", pattern=r"^[+-]\d+Hz$", description="edge-tts pitch, e.g. -5Hz.")
+    system_voice: str = Field("", description="System voice id or name (empty = the system default).")
+    system_rate: int = Field(175, ge=50, le=500, description="System voice speed in words per minute.")
+
+    # --- audio output ---
+    output_device: str | int | None = Field(
+        None, description="Output device name (substring) or index; null = the system default."
+    )
+    output_sample_rate: int | None = Field(
+        None, ge=8000, le=192000, description="Output sample rate; null = the device's default rate."
+    )
+    volume: float = Field(1.0, ge=0.0, le=2.0, description="Output gain.")
+
+    # --- hotkeys ---
+    hotkey_ask: str = Field("ctrl+alt+space", description="Global hotkey that opens the question box.")
+    hotkey_stop: str = Field("ctrl+alt+x", description="Global hotkey that stops speaking.")
+
+    # --- remote LLM ---
+    llm_api: Literal["auto", "ollama", "openai"] = Field("auto", description="Protocol of the remote LLM.")
+    llm_model: str = Field("", description="Model name; empty = the first model the server lists.")
+    llm_api_key: str = Field(
+        "", description="Bearer token for the LLM (or set VOXTRAY_LLM_API_KEY). Never logged."
+    )
+    llm_headers: dict[str, str] = Field(
+        default_factory=lambda: {"ngrok-skip-browser-warning": "1"},
+        description="Extra HTTP headers sent to the LLM.",
+    )
+    llm_connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to connect to the LLM.")
+    llm_first_token_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the first token.")
+    llm_idle_timeout_s: float = Field(15.0, gt=0, description="Longest gap between tokens before giving up.")
+    llm_health_interval_s: float = Field(30.0, ge=0, description="LLM health poll interval; 0 = off.")
+    history_turns: int = Field(6, ge=0, le=100, description="Question/answer pairs remembered.")
+    system_prompt: str = Field("", description="Overrides the built-in prompt that asks for short spoken answers.")
+
+    # --- GPU guard ---
+    vram_poll_interval_s: float = Field(2.0, gt=0, description="Seconds between VRAM readings.")
+    xtts_vram_required_mb: int = Field(
+        2500, ge=0, description="VRAM XTTS needs to load (refined after the first load)."
+    )
+    vram_low_water_mb: int = Field(
+        400, ge=0, description="Free VRAM below this for vram_pressure_s unloads XTTS (when keep_warm)."
+    )
+    vram_high_water_mb: int = Field(
+        3000, ge=0, description="Free VRAM above this for vram_pressure_s reloads XTTS."
+    )
+    vram_pressure_s: float = Field(5.0, ge=0, description="How long a VRAM condition must hold before acting.")
+    keep_warm: bool = Field(True, description="Unload/reload XTTS as other programs take and give back VRAM.")
+    ollama_unload: bool = Field(True, description="Ask a local Ollama to unload its models when XTTS needs VRAM.")
+    ollama_stop_processes: bool = Field(
+        False, description="If unloading is not enough, stop this user's Ollama processes."
+    )
+    ollama_url: str = Field("http://127.0.0.1:11434", description="The local Ollama API.")
+    ollama_process_names: list[str] = Field(
+        default_factory=lambda: [
+            "ollama",
+            "ollama.exe",
+            "ollama app.exe",
+            "ollama_llama_server",
+            "ollama_llama_server.exe",
+        ],
+        description="Process names (case-insensitive) the guard may stop.",
+    )
+
+    # --- desktop ---
+    notifications: bool = Field(True, description="Show tray notifications for engine and LLM changes.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log file level.")
+
+    @field_validator("engine_order")
+    @classmethod
+    def _order_unique(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one engine")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat an engine")
+        return value
+
+    # --- derived paths ---
+    def base_dir(self) -> Path:
+        """Folder that relative paths in settings are resolved against (the project root)."""
+        return PROJECT_ROOT
+
+    def resolve(self, path: str) -> Path:
+        """A settings path made absolute against the project root."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir() / p
+
+    @property
+    def voices_path(self) -> Path:
+        return self.resolve(self.voices_dir)
+
+    @property
+    def reference_path(self) -> Path:
+        return self.resolve(self.cloning_reference_file)
+
+    def llm_key(self) -> str:
+        """The LLM API key: the setting, else VOXTRAY_LLM_API_KEY."""
+        return self.llm_api_key or os.environ.get("VOXTRAY_LLM_API_KEY", "")
+
+
+def _describe_error(path: Path, err: ValidationError) -> str:
+    """One message naming the file, the key and what is allowed."""
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    typ = first["type"]
+    if typ == "extra_forbidden":
+        allowed = ", ".join(sorted(Settings.model_fields))
+        return f"{path}: unknown key '{key}'. Known keys: {allowed}."
+    field = Settings.model_fields.get(str(first["loc"][0])) if first["loc"] else None
+    hint = f" ({field.description})" if field and field.description else ""
+    got = first.get("input")
+    return f"{path}: bad value for '{key}': {first['msg']}; got {json.dumps(got, default=str)}{hint}."
+
+
+def parse(path: Path, text: str) -> Settings:
+    """Validate settings text; raise SettingsError with one clear message."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
+            "Fix the file (it was left untouched) or delete it to get the defaults."
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: the top level must be a JSON object {{...}}, got {type(data).__name__}.")
+    data.pop("$schema", None)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe_error(path, exc)) from None
+
+
+def check_files(settings: Settings, path: Path) -> None:
+    """Cross-checks that need the disk: the reference clip must exist when cloning is on."""
+    if settings.use_local_cloning and not settings.reference_path.is_file():
+        raise SettingsError(
+            f"{path}: 'cloning_reference_file' points to {settings.reference_path}, which does not exist. "
+            "Put a 10-20 s speech clip there, pick one from voices/, or set use_local_cloning to false."
+        )
+
+
+def load(path: Path | None = None, *, check: bool = True) -> Settings:
+    """Read settings.json (creating it with defaults when missing); never modifies an existing file."""
+    path = Path(path) if path else DEFAULT_SETTINGS_PATH
+    if not path.exists():
+        settings = Settings()
+        save(settings, path)
+        log.info("created %s with default settings", path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read: {exc.strerror}.") from None
+        settings = parse(path, text)
+    if check:
+        check_files(settings, path)
+    return settings
+
+
+def dump(settings: Settings) -> str:
+    """Settings as the JSON text written to disk (with the schema reference for editors)."""
+    data: dict[str, Any] = {"$schema": f"./{SCHEMA_FILENAME}"}
+    data.update(settings.model_dump(mode="json"))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text to path so readers see the old or the new file, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    """Save settings atomically (temp file + replace)."""
+    atomic_write_text(Path(path) if path else DEFAULT_SETTINGS_PATH, dump(settings))
+
+
+def update(path: Path, **changes: Any) -> Settings:
+    """Re-read the file, apply changes, validate and save atomically; returns the new settings."""
+    current = load(path, check=False)
+    merged = current.model_copy(update={})
+    for key, value in changes.items():
+        setattr(merged, key, value)  # validate_assignment checks each value
+    save(merged, path)
+    return merged
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of settings.json, for editors."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "VoxTray settings"
+    schema.setdefault("properties", {})["$schema"] = {"type": "string"}
+    return schema
+
+
+def write_schema(path: Path | None = None) -> Path:
+    """Write the JSON Schema next to settings.json."""
+    target = path or DEFAULT_SETTINGS_PATH.with_name(SCHEMA_FILENAME)
+    atomic_write_text(target, json.dumps(json_schema(), indent=2) + "\n")
+    return target

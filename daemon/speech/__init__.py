@@ -1,0 +1,1 @@
+"""Speech: text cleanup, engines, routing between them, and audio output."""

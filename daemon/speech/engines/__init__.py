@@ -1,0 +1,1 @@
+"""Speech engines, one file each, all implementing `base.Engine`."""

@@ -1,0 +1,94 @@
+"""The Status snapshot (what the tray shows) and a thread-safe bus that publishes its changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Tier(str, Enum):
+    """Which voice speaks (drives the icon colour)."""
+
+    STARTING = "starting"  # grey
+    XTTS = "xtts"  # green
+    EDGE = "edge"  # amber
+    SYSTEM = "system"  # red
+    NONE = "none"  # red: nothing can speak
+
+
+class Activity(str, Enum):
+    IDLE = "idle"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+@dataclass(frozen=True)
+class Status:
+    """An immutable snapshot of the daemon's state; replaced (never mutated) on every change."""
+
+    tier: Tier = Tier.STARTING
+    tier_reason: str = ""
+    model_state: str = "not loaded"  # not loaded | loading | warm | unloaded | failed | disabled
+    voice: str = ""
+    activity: Activity = Activity.IDLE
+    gpu_name: str = ""
+    vram_total_mb: int | None = None
+    vram_free_mb: int | None = None
+    gpu_note: str = ""  # e.g. "no NVIDIA GPU"
+    llm_url: str = ""
+    llm_ok: bool | None = None
+    llm_note: str = ""
+    last_first_audio_s: float | None = None
+    hotkeys_paused: bool = False
+    message: str = ""
+
+
+Listener = Callable[[Status, Status], None]
+
+
+@dataclass
+class StatusBus:
+    """Holds the current Status; `update` publishes a new snapshot to listeners only when it changed."""
+
+    _status: Status = field(default_factory=Status)
+    _listeners: list[Listener] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def current(self) -> Status:
+        return self._status
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call listener(old, new) on every change; returns an unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def update(self, **changes: Any) -> bool:
+        """Apply changes; returns True (and notifies) if anything actually changed."""
+        with self._lock:
+            old = self._status
+            new = dataclasses.replace(old, **changes)
+            if new == old:
+                return False
+            self._status = new
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(old, new)
+            except Exception:  # a broken listener must not break the publisher
+                log.exception("status listener %r failed", listener)
+        return True
