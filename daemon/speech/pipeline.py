@@ -1,0 +1,269 @@
+"""One utterance at a time: text deltas -> sentences -> synthesis worker (router + engines) -> sink.
+
+The caller's thread splits the incoming text into sentences and queues them; a single synthesis worker
+thread (the only GPU user) speaks them through the router while later deltas are still arriving.
+`cancel()` (barge-in) bumps the utterance id, flushes the queue and stops the sink; the worker drops
+anything stale. Messages between the threads are typed dataclasses, never string sentinels.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from daemon.errors import EngineError
+from daemon.settings import Settings
+from daemon.speech.engines.base import VoiceRef
+from daemon.speech.router import Router
+from daemon.speech.text import SentenceSplitter
+from daemon.status import Activity, StatusBus
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+
+
+class AudioSink(Protocol):
+    """The sink contract (daemon.speech.player.Player and WavSink implement it)."""
+
+    def play(self, samples: np.ndarray, rate: int) -> None: ...
+    def end_source(self) -> None: ...
+    def stop(self) -> None: ...
+    def drain(self, timeout: float | None = None) -> bool: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class SpokenSentence:
+    index: int
+    text: str
+    engine: str | None  # None: no engine could speak it (see error)
+    error: str = ""
+
+
+@dataclass
+class SpeechResult:
+    """What happened to one utterance; times are time.monotonic() values (None = never happened)."""
+
+    utterance_id: int
+    started_at: float
+    first_sentence_at: float | None = None
+    first_audio_at: float | None = None
+    end: float | None = None
+    sentences: list[SpokenSentence] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def engines(self) -> list[str | None]:
+        return [s.engine for s in self.sentences]
+
+    @property
+    def first_audio_latency(self) -> float | None:
+        """Seconds from the first complete sentence to its first audio reaching the sink."""
+        if self.first_audio_at is None or self.first_sentence_at is None:
+            return None
+        return self.first_audio_at - self.first_sentence_at
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    utterance: int
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _End:
+    utterance: int
+
+
+@dataclass
+class _Job:
+    utterance: int
+    voice: VoiceRef | None
+    result: SpeechResult
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    chosen: bool = False
+
+
+class _JobSink:
+    """Forwards audio of the current job to the real sink, noting the first audio; drops stale audio."""
+
+    def __init__(self, pipeline: Pipeline, job: _Job) -> None:
+        self._pipeline = pipeline
+        self._job = job
+
+    def _live(self) -> bool:
+        return not self._job.cancel.is_set() and self._pipeline.current_utterance == self._job.utterance
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        if not self._live():
+            return
+        if self._job.result.first_audio_at is None:
+            self._job.result.first_audio_at = time.monotonic()
+        self._pipeline.sink.play(samples, rate)
+
+    def end_source(self) -> None:
+        if self._live():
+            self._pipeline.sink.end_source()
+
+    def stop(self) -> None:
+        if self._live():
+            self._pipeline.sink.stop()
+
+
+class Pipeline:
+    """Speaks streamed text sentence by sentence through the router; cancellable at any point."""
+
+    def __init__(
+        self, router: Router, sink: AudioSink, settings: Settings, status: StatusBus, *, max_queue: int = 64
+    ) -> None:
+        self.router = router
+        self.sink = sink
+        self.settings = settings
+        self.status = status
+        self._queue: queue.Queue[_Sentence | _End] = queue.Queue(maxsize=max_queue)
+        self._lock = threading.Lock()
+        self._speak_lock = threading.Lock()
+        self._utterance = 0
+        self._job: _Job | None = None
+        self._closed = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="synthesis", daemon=True)
+        self._worker.start()
+
+    @property
+    def current_utterance(self) -> int:
+        return self._utterance
+
+    # ----- public verbs -----
+    def speak(
+        self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True
+    ) -> SpeechResult:
+        """Speak a stream of text deltas; returns when it was all played (or cancelled).
+
+        An exception from `deltas` (e.g. the LLM stream breaking) is raised after the text received so far
+        has been spoken.
+        """
+        with self._speak_lock:
+            with self._lock:
+                self._utterance += 1
+                job = _Job(self._utterance, voice, SpeechResult(self._utterance, time.monotonic()))
+                self._job = job
+            splitter = SentenceSplitter()
+            index = 0
+            failure: BaseException | None = None
+            try:
+                for delta in deltas:
+                    if job.cancel.is_set():
+                        break
+                    for sentence in splitter.feed(delta):
+                        self._submit(job, index, sentence)
+                        index += 1
+            except BaseException as exc:  # spoken what we have, then re-raised below
+                failure = exc
+            if not job.cancel.is_set():
+                for sentence in splitter.close():
+                    self._submit(job, index, sentence)
+                    index += 1
+                self._put(job, _End(job.utterance))
+            job.done.wait()
+            if wait_playback and not job.cancel.is_set():
+                self._drain(job)
+            job.result.end = time.monotonic()
+            job.result.cancelled = job.cancel.is_set()
+            self.status.update(activity=Activity.IDLE)
+            if failure is not None:
+                raise failure
+            return job.result
+
+    def speak_text(self, text: str, voice: VoiceRef | None = None, *, wait_playback: bool = True) -> SpeechResult:
+        """Speak a whole text."""
+        return self.speak([text], voice, wait_playback=wait_playback)
+
+    def cancel(self) -> None:
+        """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
+        with self._lock:
+            job = self._job
+            self._utterance += 1
+            if job is not None:
+                job.cancel.set()
+            self._flush_queue()
+        self.sink.stop()
+        if job is not None:
+            job.done.set()
+            log.info("utterance %d cancelled", job.utterance)
+
+    def close(self) -> None:
+        """Cancel anything in progress and stop the worker (the sink is closed by its owner)."""
+        self.cancel()
+        self._closed.set()
+        self._worker.join(timeout=2.0)
+
+    # ----- internals -----
+    def _submit(self, job: _Job, index: int, sentence: str) -> None:
+        if job.result.first_sentence_at is None:
+            job.result.first_sentence_at = time.monotonic()
+            self.status.update(activity=Activity.SPEAKING)
+        self._put(job, _Sentence(job.utterance, index, sentence))
+
+    def _put(self, job: _Job, item: _Sentence | _End) -> None:
+        while not job.cancel.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def _flush_queue(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _drain(self, job: _Job) -> None:
+        while not job.cancel.is_set():
+            if self.sink.drain(0.1):
+                return
+
+    def _work(self) -> None:
+        while not self._closed.is_set():
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            job = self._job
+            if job is None or item.utterance != job.utterance or job.cancel.is_set():
+                continue  # stale: from a cancelled utterance
+            if isinstance(item, _End):
+                job.done.set()
+                continue
+            try:
+                self._speak_one(job, item)
+            except Exception:  # the worker must survive anything
+                log.exception("speaking sentence %d failed", item.index)
+                job.result.sentences.append(SpokenSentence(item.index, item.text, None, "internal error"))
+
+    def _speak_one(self, job: _Job, item: _Sentence) -> None:
+        if not job.chosen:
+            self.router.choose()
+            job.chosen = True
+        try:
+            engine = self.router.speak_sentence(item.text, job.voice, _JobSink(self, job), job.cancel)
+        except EngineError as exc:
+            log.error("sentence %d not spoken: %s", item.index, exc)
+            job.result.sentences.append(SpokenSentence(item.index, item.text, None, str(exc)))
+            return
+        if job.cancel.is_set():
+            return
+        job.result.sentences.append(SpokenSentence(item.index, item.text, engine))
+        if item.index == 0 and job.result.first_audio_latency is not None:
+            self.status.update(last_first_audio_s=round(job.result.first_audio_latency, 3))

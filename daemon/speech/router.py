@@ -1,0 +1,395 @@
+"""Picks the engine for each utterance (tiers, health, GPU headroom) and fails over BETWEEN sentences.
+
+Failover contract: when an engine fails, times out or runs out of GPU memory on sentence k, sentence k is
+re-spoken from its start by the next usable tier and the rest of the utterance stays on that tier. To make
+"none spoken twice" hold, a sentence's audio reaches the sink only once the engine has finished it, with one
+exception for latency: the FIRST sentence of an utterance streams straight through (nothing else is playing,
+so waiting would be heard as delay). If that streamed sentence fails midway, the sink is stopped (its
+unplayed audio flushed) before the next tier speaks it again from the start. Later sentences are synthesised
+while the previous one plays, so holding them back costs no latency. See docs/fallback.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
+from daemon.settings import Settings
+from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.health import Breaker, RtfTracker
+from daemon.status import StatusBus, Tier
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05  # how often waits look at the cancel flag
+STALL_FACTOR = 3.0  # a gap between chunks may be this many first-chunk deadlines
+TIER_OF = {"xtts": Tier.XTTS, "edge": Tier.EDGE, "system": Tier.SYSTEM}
+LABEL = {"xtts": "cloned voice (XTTS)", "edge": "edge-tts", "system": "system voice"}
+
+
+class Sink(Protocol):
+    """What the router writes audio to (daemon.speech.player.Player / WavSink implement it)."""
+
+    def play(self, samples: np.ndarray, rate: int) -> None: ...
+    def end_source(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    data: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Done:
+    synth_s: float
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class _EngineRun:
+    """Runs engine.stream() on its own thread so that the router can enforce deadlines and cancel."""
+
+    def __init__(self, engine: Engine, text: str, voice: VoiceRef | None) -> None:
+        self.queue: queue.Queue[_Chunk | _Done | _Failed] = queue.Queue(maxsize=256)
+        self._abandoned = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(engine, text, voice), name=f"engine-{engine.name}", daemon=True
+        )
+        self._thread.start()
+
+    def abandon(self) -> None:
+        """Stop caring: the thread closes the engine's generator at its next chunk and drops the output."""
+        self._abandoned.set()
+
+    def _put(self, item: _Chunk | _Done | _Failed) -> bool:
+        while not self._abandoned.is_set():
+            try:
+                self.queue.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, engine: Engine, text: str, voice: VoiceRef | None) -> None:
+        synth_s = 0.0
+        gen: Iterator[np.ndarray] | None = None
+        try:
+            t0 = time.monotonic()
+            gen = iter(engine.stream(text, voice))
+            while True:
+                try:
+                    chunk = next(gen)
+                except StopIteration:
+                    synth_s += time.monotonic() - t0
+                    break
+                synth_s += time.monotonic() - t0
+                if chunk.size and not self._put(_Chunk(np.asarray(chunk, dtype=np.float32).reshape(-1))):
+                    return
+                t0 = time.monotonic()
+            self._put(_Done(synth_s))
+        except BaseException as exc:  # any engine failure is reported, never raised on this thread
+            self._put(_Failed(exc))
+        finally:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.debug("closing %s stream failed", engine.name, exc_info=True)
+
+
+class Router:
+    """Chooses engines by tier and health, speaks sentences, and fails over between them."""
+
+    def __init__(
+        self,
+        engines: dict[str, Engine],
+        settings: Settings,
+        status: StatusBus,
+        headroom: Callable[[], bool] | None = None,
+        *,
+        on_oom: Callable[[], None] | None = None,
+        backoff_initial_s: float = 5.0,
+        backoff_max_s: float = 300.0,
+        probe: bool = True,
+    ) -> None:
+        self.engines = dict(engines)
+        self.settings = settings
+        self.status = status
+        self.headroom = headroom
+        self.on_oom = on_oom
+        self._breakers = {n: Breaker(backoff_initial_s, backoff_max_s) for n in self.engines}
+        self._rtf = {n: RtfTracker() for n in self.engines}
+        self._lock = threading.RLock()
+        self._active: Engine | None = None
+        self._spoken_in_utterance = 0
+        self._probe_enabled = probe
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        self._prober: threading.Thread | None = None
+
+    # ----- choosing -----
+    def order(self) -> list[str]:
+        """Engine names to try, best first (a forced engine keeps the system voice as its last resort)."""
+        s = self.settings
+        names = list(s.engine_order) if s.engine == "auto" else [s.engine]
+        if s.engine != "auto" and s.engine != "system":
+            names.append("system")
+        return [n for n in names if n in self.engines]
+
+    def usable(self, name: str) -> tuple[bool, str]:
+        """Can `name` speak the next utterance? Returns (ok, why not)."""
+        engine = self.engines[name]
+        if name == "xtts" and not self.settings.use_local_cloning:
+            return False, "cloning is off in settings"
+        breaker = self._breakers[name]
+        if breaker.down and name != "system":
+            return False, f"down ({breaker.reason})"
+        try:
+            if not engine.ready():
+                return False, "not ready"
+        except Exception as exc:
+            return False, f"not ready ({exc})"
+        if name == "xtts":
+            if self.headroom is not None and not self.headroom():
+                return False, "the GPU has no headroom"
+            limit = self.settings.xtts_max_rtf
+            if self._rtf[name].sustained_above(limit):
+                reason = f"too slow (real-time factor {self._rtf[name].latest:.1f} > {limit:g})"
+                self._trip(name, reason)
+                return False, reason
+        return True, ""
+
+    def choose(self) -> Engine:
+        """The engine for the next utterance; also starts a new utterance (failover state is reset)."""
+        with self._lock:
+            skipped: list[str] = []
+            names = self.order()
+            if not names:
+                raise EngineUnavailableError("No speech engine is available: check the log and `voxtray doctor`.")
+            chosen = names[-1]
+            for name in names:
+                ok, why = self.usable(name)
+                if ok:
+                    chosen = name
+                    break
+                skipped.append(f"{LABEL.get(name, name)}: {why}")
+            self._active = self.engines[chosen]
+            self._spoken_in_utterance = 0
+            self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
+            return self._active
+
+    # ----- speaking -----
+    def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: Sink, cancel: CancelFlag) -> str:
+        """Speak one sentence on the utterance's engine, failing over as needed; returns the engine's name.
+
+        Raises EngineError only when every tier failed on this sentence.
+        """
+        engine = self._active or self.choose()
+        stream_through = self._spoken_in_utterance == 0
+        tried: list[str] = []
+        errors: list[str] = []
+        while True:
+            tried.append(engine.name)
+            try:
+                self._speak_on(engine, sentence, voice, sink, cancel, stream_through)
+                self._spoken_in_utterance += 1
+                return engine.name
+            except EngineError as exc:
+                if cancel.is_set():
+                    return engine.name
+                reason = self._failure(engine, exc)
+                errors.append(reason)
+                nxt = self._next_after(engine.name, tried)
+                if nxt is None:
+                    with self._lock:
+                        self._publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
+                    raise EngineError(
+                        "No voice could speak (" + "; ".join(errors) + "). Check the log and run `voxtray doctor`."
+                    ) from exc
+                with self._lock:
+                    self._active = nxt
+                    self._publish(nxt.name, reason)
+                engine = nxt
+
+    def _speak_on(
+        self, engine: Engine, text: str, voice: VoiceRef | None, sink: Sink, cancel: CancelFlag, stream_through: bool
+    ) -> None:
+        first_deadline = self.settings.first_chunk_deadline_s
+        run = _EngineRun(engine, text, voice)
+        held: list[np.ndarray] = []
+        sent = False
+        audio_samples = 0
+        got_first = False
+        try:
+            while True:
+                limit = first_deadline if not got_first else first_deadline * STALL_FACTOR
+                item = self._wait(run, limit, cancel)
+                if item is None:
+                    if cancel.is_set():
+                        return
+                    what = "first audio" if not got_first else "the next audio chunk"
+                    raise EngineTimeoutError(f"{LABEL.get(engine.name, engine.name)} gave no {what} in {limit:g} s")
+                if isinstance(item, _Chunk):
+                    got_first = True
+                    audio_samples += item.data.size
+                    if stream_through:
+                        sink.play(item.data, engine.sample_rate)
+                        sent = True
+                    else:
+                        held.append(item.data)
+                elif isinstance(item, _Failed):
+                    if isinstance(item.error, EngineError):
+                        raise item.error
+                    raise EngineError(f"{engine.name} failed: {item.error!r}") from item.error
+                else:
+                    self._rtf[engine.name].add(item.synth_s, audio_samples / float(engine.sample_rate))
+                    break
+        except EngineError:
+            run.abandon()
+            if sent:
+                sink.stop()  # flush the unplayed part of the failed attempt before the next tier re-speaks it
+            raise
+        if audio_samples == 0:
+            raise EngineError(f"{engine.name} produced no audio for: {text[:40]!r}")
+        for chunk in held:
+            if cancel.is_set():
+                return
+            sink.play(chunk, engine.sample_rate)
+        sink.end_source()
+
+    @staticmethod
+    def _wait(run: _EngineRun, limit: float, cancel: CancelFlag) -> _Chunk | _Done | _Failed | None:
+        deadline = time.monotonic() + limit
+        while not cancel.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                return run.queue.get(timeout=min(POLL_S, left))
+            except queue.Empty:
+                continue
+        run.abandon()
+        return None
+
+    # ----- health -----
+    def _failure(self, engine: Engine, exc: EngineError) -> str:
+        name = engine.name
+        reason = f"{LABEL.get(name, name)} failed: {exc}"
+        if isinstance(exc, EngineOutOfMemoryError):
+            reason = f"{LABEL.get(name, name)} ran out of GPU memory"
+            if self.on_oom is not None:
+                try:
+                    self.on_oom()
+                except Exception:
+                    log.exception("on_oom callback failed")
+        self._trip(name, reason)
+        return reason
+
+    def _trip(self, name: str, reason: str) -> None:
+        if name == "system":
+            log.warning("%s", reason)
+            return
+        backoff = self._breakers[name].trip(reason)
+        log.warning("%s; marked down, next probe in %.0f s", reason, backoff)
+        with self._lock:
+            self._ensure_prober()
+            self._wake.notify_all()
+
+    def _next_after(self, failed: str, tried: list[str]) -> Engine | None:
+        names = self.order()
+        later = names[names.index(failed) + 1 :] if failed in names else names
+        for name in later:
+            if name in tried:
+                continue
+            ok, why = self.usable(name)
+            if ok or name == "system":
+                return self.engines[name]
+            log.info("skipping %s: %s", name, why)
+        return None
+
+    def record_rtf(self, name: str, rtf: float) -> None:
+        """Feed a real-time factor measured outside the router (e.g. by the engine or a benchmark)."""
+        self._rtf[name].record(rtf)
+
+    def is_down(self, name: str) -> bool:
+        return self._breakers[name].down
+
+    def mark_down(self, name: str, reason: str) -> None:
+        """Mark an engine down from outside (e.g. the VRAM guard unloading XTTS)."""
+        self._trip(name, reason)
+
+    # ----- background probe -----
+    def _ensure_prober(self) -> None:
+        if self._probe_enabled and (self._prober is None or not self._prober.is_alive()) and not self._closed:
+            self._prober = threading.Thread(target=self._probe_loop, name="router-probe", daemon=True)
+            self._prober.start()
+
+    def _probe_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = [n for n, b in self._breakers.items() if b.probe_due(now)]
+                waiting = [b.down_until for b in self._breakers.values() if b.down]
+                if not due:
+                    if not waiting:
+                        self._wake.wait(timeout=1.0)
+                    else:
+                        self._wake.wait(timeout=max(0.01, min(waiting) - now))
+                    continue
+            for name in due:
+                self._probe(name)
+
+    def _probe(self, name: str) -> None:
+        engine = self.engines[name]
+        try:
+            probe = getattr(engine, "probe", None)
+            ok = bool(probe()) if callable(probe) else bool(engine.ready())
+            if ok and name == "xtts" and self.headroom is not None:
+                ok = self.headroom()
+        except Exception as exc:
+            log.debug("probe of %s failed: %s", name, exc)
+            ok = False
+        if ok:
+            self._breakers[name].reset()
+            self._rtf[name].clear()
+            log.info("%s is healthy again; the next utterance may use it", LABEL.get(name, name))
+        else:
+            self._trip(name, self._breakers[name].reason or "probe failed")
+
+    # ----- status -----
+    def _publish(self, name: str, reason: str) -> None:
+        self._publish_tier(TIER_OF.get(name, Tier.SYSTEM), reason)
+
+    def _publish_tier(self, tier: Tier, reason: str) -> None:
+        """Publish a tier change once (nothing happens when the tier is unchanged)."""
+        if self.status.current.tier == tier:
+            return
+        self.status.update(tier=tier, tier_reason=reason)
+        log.info("voice tier -> %s (%s)", tier.value, reason)
+
+    def close(self) -> None:
+        """Stop the background prober."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+        if self._prober is not None:
+            self._prober.join(timeout=2.0)
