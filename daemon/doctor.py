@@ -1,0 +1,172 @@
+"""`doctor`: one screen that says what works and what to fix."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from daemon.settings import XTTS_MODEL_ID, Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+AUDIO_EXTS = {".wav", ".mp3", ".flac", ".ogg", ".m4a"}
+
+
+@dataclass
+class Check:
+    name: str
+    state: str
+    detail: str
+    fix: str = ""
+
+
+def check_python(_s: Settings) -> Check:
+    v = sys.version_info
+    state = OK if v >= (3, 10) else FAIL
+    return Check("Python", state, f"{platform.python_version()} ({sys.executable})", "use Python 3.10-3.12")
+
+
+def check_torch(_s: Settings) -> Check:
+    try:
+        import torch
+    except Exception as exc:
+        return Check("torch", FAIL, f"not importable: {exc}", "install torch (see README, step 1)")
+    if torch.cuda.is_available():
+        return Check("torch", OK, f"{torch.__version__}, CUDA {torch.version.cuda}: {torch.cuda.get_device_name(0)}")
+    return Check(
+        "torch",
+        WARN,
+        f"{torch.__version__}, no CUDA device",
+        "XTTS needs an NVIDIA GPU (or xtts_allow_cpu); on Windows install the CUDA build of torch (README)",
+    )
+
+
+def check_gpu(_s: Settings) -> Check:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception as exc:
+        return Check("GPU (NVML)", WARN, f"no NVIDIA GPU/driver ({type(exc).__name__})", "edge-tts or the system voice will speak")
+    try:
+        parts = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+            name = pynvml.nvmlDeviceGetName(h)
+            name = name.decode() if isinstance(name, bytes) else name
+            parts.append(f"{name}: {int(mem.free) // 2**20} MB free of {int(mem.total) // 2**20} MB")
+        return Check("GPU (NVML)", OK, "; ".join(parts) or "no GPUs")
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def check_audio(s: Settings) -> Check:
+    from daemon.errors import AudioDeviceError
+    from daemon.speech.player import resolve_device
+
+    try:
+        _, info = resolve_device(s.output_device)
+    except AudioDeviceError as exc:
+        return Check("audio output", FAIL, "no usable output device", str(exc))
+    return Check("audio output", OK, f"{info.get('name')} ({int(info.get('default_samplerate') or 0)} Hz)")
+
+
+def _reachable(host: str, port: int, timeout: float = 2.0) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
+def check_edge(_s: Settings) -> Check:
+    err = _reachable("speech.platform.bing.com", 443)
+    if err is None:
+        return Check("edge-tts", OK, "speech.platform.bing.com reachable")
+    return Check("edge-tts", WARN, f"unreachable ({err})", "needs internet; the system voice speaks offline")
+
+
+def check_llm(s: Settings) -> Check:
+    if not s.remote_llm_url:
+        return Check("remote LLM", WARN, "remote_llm_url is empty", "start the Colab bridge and paste its link (README)")
+    u = urlparse(s.remote_llm_url)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        return Check("remote LLM", FAIL, f"bad URL {s.remote_llm_url!r}", "remote_llm_url must be http(s)://host[:port]")
+    err = _reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80))
+    if err:
+        return Check("remote LLM", FAIL, f"{u.scheme}://{u.netloc} unreachable ({err})", "restart the bridge; update remote_llm_url")
+    return Check("remote LLM", OK, f"{u.scheme}://{u.netloc} reachable")
+
+
+def check_model(s: Settings) -> Check:
+    path = s.resolve(s.xtts_model_path)
+    if path.is_dir():
+        missing = [f for f in ("config.json", "model.pth", "vocab.json") if not (path / f).is_file()]
+        if missing:
+            return Check("XTTS model", FAIL, f"{path} lacks {', '.join(missing)}", "point xtts_model_path at a full XTTS folder")
+        return Check("XTTS model", OK, f"local folder {path}")
+    if s.xtts_model_path == XTTS_MODEL_ID or s.xtts_model_path.startswith("tts_models/"):
+        from daemon.paths import coqui_model_dir
+
+        cached = coqui_model_dir(s.xtts_model_path)
+        if cached and (cached / "model.pth").is_file():
+            return Check("XTTS model", OK, f"{s.xtts_model_path} (downloaded: {cached})")
+        fix = "it downloads (~1.8 GB) on first use" + (
+            "" if s.xtts_license_accepted else "; set xtts_license_accepted to true to accept the CPML licence"
+        )
+        return Check("XTTS model", WARN, f"{s.xtts_model_path} not downloaded yet", fix)
+    return Check("XTTS model", FAIL, f"{s.xtts_model_path!r} is neither a folder nor a coqui model id", "fix xtts_model_path")
+
+
+def check_voices(s: Settings) -> Check:
+    folder = s.voices_path
+    voices = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in AUDIO_EXTS) if folder.is_dir() else []
+    if not voices:
+        return Check("voices", FAIL, f"no reference clips in {folder}", "add one: python -m daemon voices add FILE")
+    state = OK if s.reference_path.is_file() else FAIL
+    fix = "" if state == OK else f"cloning_reference_file {s.cloning_reference_file!r} does not exist"
+    return Check("voices", state, f"{len(voices)} in {folder}: {', '.join(voices[:6])}", fix)
+
+
+def check_hotkeys(_s: Settings) -> Check:
+    if sys.platform == "win32":
+        ok = importlib.util.find_spec("keyboard") is not None
+        return Check("hotkeys", OK if ok else FAIL, "keyboard package" if ok else "keyboard missing", "pip install keyboard")
+    if not os.environ.get("DISPLAY"):
+        return Check("hotkeys", WARN, "no X11 display (DISPLAY unset)", "global hotkeys need an X11 session; use the CLI")
+    ok = importlib.util.find_spec("pynput") is not None
+    return Check("hotkeys", OK if ok else FAIL, f"pynput on X11 {os.environ['DISPLAY']}", "pip install pynput")
+
+
+CHECKS: list[Callable[[Settings], Check]] = [
+    check_python, check_torch, check_gpu, check_audio, check_edge, check_llm, check_model, check_voices, check_hotkeys,
+]
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    results = []
+    for fn in CHECKS:
+        try:
+            results.append(fn(settings))
+        except Exception as exc:  # a check must never crash the doctor
+            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, f"check crashed: {exc}"))
+    return results
+
+
+def render(results: list[Check], settings_file: Path) -> str:
+    lines = [f"VoxTray doctor (settings: {settings_file})", ""]
+    for c in results:
+        lines.append(f"  [{c.state:>4}] {c.name:<14} {c.detail}")
+        if c.fix and c.state != OK:
+            lines.append(f"         {'':<14} -> {c.fix}")
+    fails = sum(c.state == FAIL for c in results)
+    warns = sum(c.state == WARN for c in results)
+    lines += ["", f"{fails} problem(s), {warns} warning(s)."]
+    return "\n".join(lines)

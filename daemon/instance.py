@@ -1,0 +1,83 @@
+"""Single-instance lock: one VoxTray daemon per user (an OS file lock, released even on a crash)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+import platformdirs
+
+from daemon import APP_ID
+from daemon.errors import AlreadyRunningError
+
+
+def data_dir() -> Path:
+    """Per-user data folder (VOXTRAY_DATA_DIR overrides, for tests)."""
+    override = os.environ.get("VOXTRAY_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
+
+
+class InstanceLock:
+    """Holds an exclusive lock on `<data dir>/voxtray.lock` while the daemon runs."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or data_dir() / "voxtray.lock"
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            _lock(fh)
+        except OSError:
+            fh.seek(0)
+            pid = fh.read().strip() or "?"
+            fh.close()
+            raise AlreadyRunningError(
+                f"VoxTray is already running (pid {pid}). Use its tray icon, or stop it before starting another."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            try:
+                self._fh.seek(0)
+                self._fh.truncate()
+                _unlock(self._fh)
+            finally:
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _lock(fh: IO[str]) -> None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fh: IO[str]) -> None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(fh: IO[str]) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fh: IO[str]) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

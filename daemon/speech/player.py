@@ -1,0 +1,333 @@
+"""Audio output: a sounddevice stream fed from a pre-filled buffer, and a WAV sink with the same API.
+
+Engines produce float32 mono chunks at their own rate; sinks resample to one output rate, join sources
+without clicks, and stop within a block or two. The PortAudio callback only copies from the buffer.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from daemon.errors import AudioDeviceError
+from daemon.speech.audio import FADE_S, StreamResampler, fade, write_wav
+
+log = logging.getLogger(__name__)
+
+BLOCK_S = 0.01  # callback block: 10 ms, so stop() takes effect within ~2 blocks + device latency
+MAX_BUFFER_S = 30.0  # play() blocks beyond this much queued audio (back-pressure)
+IDLE_CLOSE_S = 5.0  # the stream is stopped after this long with nothing to play
+
+NO_DEVICE_HELP = (
+    "No audio output device is available. Plug in speakers or headphones (or enable the sound card), "
+    "set output_device in settings.json to one listed by `python -m daemon doctor`, "
+    "or write a file instead with --out FILE.wav."
+)
+
+
+class AudioSink(Protocol):
+    """Where synthesised audio goes: the sound card (Player) or a file (WavSink)."""
+
+    output_rate: int
+
+    def play(self, samples: np.ndarray, rate: int) -> None: ...
+
+    def end_source(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def drain(self, timeout: float | None = None) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class _Resampling:
+    """Resamples successive sources to one output rate, fading at every source boundary."""
+
+    def __init__(self, output_rate: int, gain: float = 1.0) -> None:
+        self.output_rate = output_rate
+        self.gain = gain
+        self._resampler: StreamResampler | None = None
+        self._fade_in = True
+
+    def convert(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        out = np.zeros(0, dtype=np.float32)
+        if self._resampler is not None and self._resampler.src_rate != rate:
+            out = self.flush()
+        if self._resampler is None:
+            self._resampler = StreamResampler(rate, self.output_rate)
+        data = self._resampler.process(np.asarray(samples, dtype=np.float32).reshape(-1))
+        if self.gain != 1.0:
+            data = data * np.float32(self.gain)
+        if self._fade_in and data.size:
+            data = fade(data, self.output_rate, fade_in=True, fade_out=False)
+            self._fade_in = False
+        return np.concatenate([out, data]) if out.size else data
+
+    def flush(self) -> np.ndarray:
+        """The resampler's tail, faded out; the next source starts with a fade-in."""
+        tail = self._resampler.flush() if self._resampler is not None else np.zeros(0, dtype=np.float32)
+        self._resampler = None
+        self._fade_in = True
+        return tail * np.float32(self.gain) if self.gain != 1.0 else tail
+
+    def reset(self) -> None:
+        self._resampler = None
+        self._fade_in = True
+
+
+def resolve_device(device: str | int | None) -> tuple[int | None, dict[str, Any]]:
+    """Find the output device named in settings; raise AudioDeviceError with the choices if absent."""
+    import sounddevice as sd
+
+    try:
+        devices = list(sd.query_devices())
+    except Exception as exc:  # PortAudio missing or broken
+        raise AudioDeviceError(f"The audio system could not be queried ({exc}). {NO_DEVICE_HELP}") from None
+    outputs = [(i, d) for i, d in enumerate(devices) if d.get("max_output_channels", 0) > 0]
+    if not outputs:
+        raise AudioDeviceError(NO_DEVICE_HELP)
+    if device is None or device == "":
+        try:
+            info = sd.query_devices(kind="output")
+            return None, dict(info)
+        except Exception:
+            raise AudioDeviceError(NO_DEVICE_HELP) from None
+    for i, d in outputs:
+        if (isinstance(device, int) and i == device) or (
+            isinstance(device, str) and device.lower() in str(d.get("name", "")).lower()
+        ):
+            return i, dict(d)
+    names = "; ".join(f"{i}: {d['name']}" for i, d in outputs)
+    raise AudioDeviceError(f"output_device {device!r} was not found. Output devices here: {names}.")
+
+
+class Player:
+    """Plays float32 chunks through a sounddevice OutputStream opened on first use."""
+
+    def __init__(self, device: str | int | None = None, sample_rate: int | None = None, volume: float = 1.0) -> None:
+        self._device, info = resolve_device(device)
+        self.device_name = str(info.get("name", "default"))
+        self.output_rate = int(sample_rate or info.get("default_samplerate") or 48000)
+        self._conv = _Resampling(self.output_rate, volume)
+        self._buf: collections.deque[np.ndarray] = collections.deque()
+        self._buffered = 0  # frames queued, not yet handed to the device
+        self._offset = 0  # read position in _buf[0]
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._empty = threading.Event()
+        self._empty.set()
+        self._stopping = False
+        self._stop_done = threading.Event()
+        self._idle_frames = 0
+        self._stream: Any = None
+        self._channels = 1
+        self._error: str | None = None
+        self._gen = 0  # bumped by stop(): a play() blocked on back-pressure gives up
+
+    # --- producer side -------------------------------------------------------------------------
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        """Queue audio (any rate); blocks only while more than MAX_BUFFER_S is already queued."""
+        data = self._conv.convert(samples, rate)
+        self._enqueue(data)
+
+    def end_source(self) -> None:
+        """The current source (sentence or engine) ended: flush its resampler and fade the join."""
+        tail = self._conv.flush()
+        if tail.size:
+            self._enqueue(fade(tail, self.output_rate, fade_in=False, fade_out=True))
+            return
+        with self._lock:
+            if self._buf and (len(self._buf) > 1 or self._offset == 0):
+                self._buf[-1] = fade(self._buf[-1], self.output_rate, fade_in=False, fade_out=True)
+
+    def _enqueue(self, data: np.ndarray) -> None:
+        if data.size == 0:
+            return
+        self._ensure_stream()
+        with self._space:
+            gen = self._gen
+            limit = int(MAX_BUFFER_S * self.output_rate)
+            while self._buffered > limit and gen == self._gen:
+                self._space.wait(0.1)
+            if gen != self._gen:
+                return
+            self._buf.append(data.astype(np.float32, copy=False))
+            self._buffered += data.size
+            self._empty.clear()
+
+    def stop(self) -> None:
+        """Drop everything queued; the sound stops within a couple of blocks (short fade, no click)."""
+        self._conv.reset()
+        stream = self._stream
+        with self._lock:
+            self._gen += 1
+            self._space.notify_all()
+            if stream is None or not stream.active or not self._buf:
+                self._clear_locked()
+                return
+            self._stopping = True
+            self._stop_done.clear()
+        if not self._stop_done.wait(0.1):  # the callback did not run (device stalled): clear it here
+            with self._lock:
+                self._stopping = False
+                self._clear_locked()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued has been played; False on timeout."""
+        if not self._empty.wait(timeout):
+            return False
+        stream = self._stream
+        if stream is not None and stream.active:
+            time.sleep(min(float(stream.latency or 0.0), 0.5))  # let the device play its own buffer
+        return True
+
+    @property
+    def busy(self) -> bool:
+        return not self._empty.is_set()
+
+    def close(self) -> None:
+        """Stop and release the device."""
+        self.stop()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except Exception:
+                log.debug("closing the output stream failed", exc_info=True)
+
+    # --- device side ---------------------------------------------------------------------------
+    def _clear_locked(self) -> None:
+        self._buf.clear()
+        self._buffered = 0
+        self._offset = 0
+        self._empty.set()
+        self._stop_done.set()
+        self._space.notify_all()
+
+    def _ensure_stream(self) -> None:
+        stream = self._stream
+        if stream is not None and stream.active:
+            return
+        import sounddevice as sd
+
+        if stream is not None:
+            try:
+                stream.stop(ignore_errors=True)
+                stream.start()
+                self._idle_frames = 0
+                return
+            except Exception:
+                log.warning("audio stream could not restart; reopening the device", exc_info=True)
+                stream.close(ignore_errors=True)
+                self._stream = None
+        last_exc: Exception | None = None
+        for channels in (1, 2):
+            try:
+                stream = sd.OutputStream(
+                    samplerate=self.output_rate,
+                    blocksize=int(self.output_rate * BLOCK_S),
+                    device=self._device,
+                    channels=channels,
+                    dtype="float32",
+                    latency="low",
+                    callback=self._callback,
+                    finished_callback=self._finished,
+                )
+                stream.start()
+                self._stream, self._channels, self._idle_frames = stream, channels, 0
+                log.info("audio out: %s at %d Hz, %d ch", self.device_name, self.output_rate, channels)
+                return
+            except Exception as exc:
+                last_exc = exc
+        raise AudioDeviceError(f"The output device {self.device_name!r} could not be opened ({last_exc}). {NO_DEVICE_HELP}")
+
+    def _finished(self) -> None:
+        with self._lock:
+            if self._buf and not self._stopping:
+                self._error = "audio device stopped while playing"
+            self._clear_locked()
+
+    def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
+        import sounddevice as sd
+
+        out = outdata[:, 0]
+        with self._lock:
+            pos = 0
+            limit = frames
+            if self._stopping:
+                limit = min(frames, int(self.output_rate * FADE_S))
+            while pos < limit and self._buf:
+                head = self._buf[0]
+                n = min(limit - pos, head.size - self._offset)
+                out[pos : pos + n] = head[self._offset : self._offset + n]
+                pos += n
+                self._offset += n
+                self._buffered -= n
+                if self._offset >= head.size:
+                    self._buf.popleft()
+                    self._offset = 0
+            out[pos:] = 0.0
+            if self._stopping:
+                out[:pos] *= np.linspace(1.0, 0.0, pos, dtype=np.float32) if pos else 1.0
+                self._stopping = False
+                self._clear_locked()
+            elif not self._buf:
+                self._empty.set()
+            self._space.notify_all()
+            if pos == 0:
+                self._idle_frames += frames
+            else:
+                self._idle_frames = 0
+        if self._channels > 1:
+            outdata[:, 1:] = outdata[:, :1]
+        if self._idle_frames > IDLE_CLOSE_S * self.output_rate:
+            raise sd.CallbackStop
+
+
+class WavSink:
+    """An AudioSink that collects audio and writes one WAV file on close()."""
+
+    def __init__(self, path: Path, sample_rate: int = 24000, volume: float = 1.0) -> None:
+        self.path = Path(path)
+        self.output_rate = sample_rate
+        self._conv = _Resampling(sample_rate, volume)
+        self._chunks: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        data = self._conv.convert(samples, rate)
+        with self._lock:
+            self._chunks.append(data)
+
+    def end_source(self) -> None:
+        tail = self._conv.flush()
+        with self._lock:
+            if tail.size:
+                self._chunks.append(tail)
+            if self._chunks:
+                last = self._chunks[-1]
+                self._chunks[-1] = fade(last, self.output_rate, fade_in=False, fade_out=True)
+
+    def stop(self) -> None:
+        self._conv.reset()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        return True
+
+    @property
+    def samples(self) -> np.ndarray:
+        with self._lock:
+            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+
+    def close(self) -> None:
+        """Write the WAV (atomically: a temp file then rename)."""
+        tmp = self.path.with_name(f".{self.path.name}.part")
+        write_wav(tmp, self.samples, self.output_rate)
+        tmp.replace(self.path)
