@@ -1,0 +1,167 @@
+"""Connect VoxTray to a Colab bridge (or any Ollama/OpenAI server): probe it, then save what works.
+
+    result = connect_link("voxtray://connect?url=...&token=...", settings_path)
+    print(result.summary)   # "Ollama 0.6.2, model llama3.2:3b, first token in 0.6 s"
+
+The probe is: health (the API and its version), the model list, and one tiny streamed completion whose first
+token is timed. Only when all three work are remote_llm_url / llm_api / llm_model saved (one atomic write) and
+the token stored (daemon.brain.secrets). On any failure the settings file is not touched.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from daemon import settings as settings_mod
+from daemon.brain import secrets
+from daemon.brain.client import OLLAMA, LLMClient
+from daemon.brain.errors import LLMHTTPError, LLMProblem
+from daemon.brain.link import BRIDGE_DOWN, BridgeLink, describe_bridge_failure, parse_link
+from daemon.errors import LLMError
+from daemon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROBE_PROMPT = "Reply with the single word: ready."
+VERSION_TIMEOUT_S = 5.0
+
+
+class BridgeConnectError(LLMError):
+    """The server behind a connect link did not pass the probe (settings untouched)."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    api: str  # "ollama" | "openai"
+    server: str  # "Ollama 0.6.2" / "OpenAI-compatible server"
+    models: list[str]
+    model: str
+    first_token_s: float
+    first_token: str
+
+    @property
+    def summary(self) -> str:
+        return f"{self.server}, model {self.model}, first token in {self.first_token_s:.1f} s"
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    probe: ProbeResult
+    url: str
+    token_stored_in: str
+    settings: Settings
+
+    @property
+    def summary(self) -> str:
+        return self.probe.summary
+
+
+def _fail(exc: BaseException, url: str) -> BridgeConnectError:
+    """One message: what went wrong (bridge down / token rejected / server said) and the detail."""
+    status = exc.status if isinstance(exc, LLMHTTPError) else None
+    reason = describe_bridge_failure(status if status is not None else exc)
+    detail = str(exc)
+    if reason == BRIDGE_DOWN or reason.startswith("the bridge rejected"):
+        return BridgeConnectError(f"could not connect to {url}: {reason}. (Details: {detail[:300]})")
+    return BridgeConnectError(f"could not connect to {url}: {detail[:400]}")
+
+
+def _ollama_version(url: str, token: str, headers: dict[str, str]) -> str:
+    """Ollama's version from /api/version ('' when it has none); never raises."""
+    parts = urlsplit(url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    root = parts.path.rstrip("/")
+    root = root[:-3] if root.endswith("/v1") else root
+    conn = cls(parts.hostname or "", parts.port, timeout=VERSION_TIMEOUT_S)
+    try:
+        conn.request("GET", root + "/api/version", headers={**headers, "Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        data = json.loads(resp.read(4096)) if resp.status == 200 else {}
+        return str(data.get("version", "")) if isinstance(data, dict) else ""
+    except (OSError, ValueError, http.client.HTTPException):
+        return ""
+    finally:
+        conn.close()
+
+
+def _pick_model(wanted: str, configured: str, models: list[str]) -> str:
+    def present(name: str) -> str:
+        for m in models:
+            if m in (name, f"{name}:latest"):
+                return m
+        return ""
+
+    if wanted:
+        found = present(wanted)
+        if not found:
+            have = ", ".join(models[:8])
+            raise BridgeConnectError(
+                f"the bridge has no model '{wanted}' (it has: {have}) — wait until the notebook says the model "
+                "is ready, or restart it with the model you want."
+            )
+        return found
+    return present(configured) if configured and present(configured) else models[0]
+
+
+def probe(url: str, token: str, settings: Settings, model: str = "") -> ProbeResult:
+    """Health + model list + one tiny streamed completion; raises BridgeConnectError with one clear message."""
+    trial = settings.model_copy(update={"remote_llm_url": url, "llm_api": "auto", "llm_model": ""})
+    client = LLMClient(trial, token=token)
+    try:
+        api = client.detect()
+        models = client.list_models()
+    except LLMProblem as exc:
+        raise _fail(exc, url) from None
+    if not models:
+        raise BridgeConnectError(
+            f"the server at {url} lists no models — wait until the notebook has pulled the model, then try again."
+        )
+    chosen = _pick_model(model, settings.llm_model.strip(), models)
+    chat_client = LLMClient(trial.model_copy(update={"llm_api": api, "llm_model": chosen}), token=token)
+    first = ""
+    try:
+        stream = chat_client.chat([{"role": "user", "content": PROBE_PROMPT}])
+        try:
+            for delta in stream:
+                if delta.strip():
+                    first = delta
+                    break
+        finally:
+            stream.close()
+    except LLMProblem as exc:
+        raise _fail(exc, url) from None
+    if not first or stream.t_first_token is None:
+        raise BridgeConnectError(f"the model {chosen} at {url} answered with no text — check the notebook's output.")
+    elapsed = stream.t_first_token - stream.t_request
+    if api == OLLAMA:
+        version = _ollama_version(url, token, dict(settings.llm_headers))
+        server = f"Ollama {version}" if version else "Ollama"
+    else:
+        server = "OpenAI-compatible server"
+    result = ProbeResult(api, server, models, chosen, elapsed, first)
+    log.info("probe of %s: %s", url, result.summary)
+    return result
+
+
+def connect(link: BridgeLink, settings_path: Path) -> ConnectResult:
+    """Probe the link's server; on success save url/api/model and the token. Settings untouched on failure."""
+    current = settings_mod.load(settings_path, check=False)  # a broken file fails here, before any probing
+    started = time.monotonic()
+    result = probe(link.url, link.token, current, link.model)
+    log.info("bridge probe took %.2f s", time.monotonic() - started)
+    where = secrets.set_token(settings_path, link.token)
+    # Pin the model only when one was asked for (the link's, or a configured one the server lacks).
+    model = result.model if (link.model or current.llm_model) else ""
+    new = settings_mod.update(settings_path, remote_llm_url=link.url, llm_api=result.api, llm_model=model)
+    return ConnectResult(result, link.url, where, new)
+
+
+def connect_link(text: str, settings_path: Path) -> ConnectResult:
+    """Parse a pasted link (BadInputError on a bad one), then `connect`."""
+    return connect(parse_link(text), settings_path)
