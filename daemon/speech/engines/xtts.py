@@ -1,0 +1,251 @@
+"""Tier 1: the XTTS v2 cloning engine, kept warm, streaming chunks with `inference_stream`.
+
+The model is a process-wide singleton (see xtts_model.py); speaker latents come from a disk cache next to the
+voices (latents.py). The first sentence of an utterance streams with a small first chunk
+(`xtts_first_chunk_tokens`) so audio starts early; later sentences use `xtts_chunk_tokens`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError, VoiceError
+from daemon.settings import Settings
+from daemon.speech import xtts_stream
+from daemon.speech.engines import xtts_model
+from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.latents import LatentCache, Latents
+from daemon.status import StatusBus
+
+log = logging.getLogger(__name__)
+
+WARMUP_TEXT = "Hello."
+RTF_WINDOW = 5
+
+
+class XttsEngine(Engine):
+    """Coqui XTTS v2 voice cloning (GPU, or CPU when allowed)."""
+
+    name = "xtts"
+    tier = 1
+    sample_rate = 24000
+
+    def __init__(self, settings: Settings, status: StatusBus | None = None) -> None:
+        self.settings = settings
+        self.status = status
+        self._loaded: xtts_model.LoadedModel | None = None
+        self._lock = threading.RLock()
+        self._latents = LatentCache(settings.voices_path / ".cache")
+        self._first_pending = True
+        self._rtfs: deque[float] = deque(maxlen=RTF_WINDOW)
+        self.last_latents: Latents | None = None
+
+    # --- lifecycle ---
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None and self._loaded.model is not None
+
+    def ready(self) -> bool:
+        return self.loaded
+
+    @property
+    def device(self) -> str | None:
+        return self._loaded.device if self._loaded else None
+
+    @property
+    def vram_used_mb(self) -> float | None:
+        return self._loaded.vram_used_mb if self._loaded else None
+
+    @property
+    def measured_rtf(self) -> float | None:
+        return float(np.mean(self._rtfs)) if self._rtfs else None
+
+    def _publish(self, **changes: Any) -> None:
+        if self.status is not None:
+            self.status.update(**changes)
+
+    def load(self, progress: Callable[[str, float | None], None] | None = None) -> None:
+        """Load (or join) the shared model, then warm it up; safe to call from any thread, any number of times."""
+        with self._lock:
+            if self.loaded:
+                return
+            self._publish(model_state="loading")
+            try:
+                loaded = xtts_model.acquire(self.settings, progress)
+            except EngineError:
+                self._publish(model_state="failed")
+                raise
+            self._loaded = loaded
+            try:
+                self._check_language()
+                self._warm_up(progress)
+            except EngineError:
+                self.unload()
+                self._publish(model_state="failed")
+                raise
+            self._publish(model_state="warm")
+
+    def unload(self) -> None:
+        """Give the model back; the last user frees it and its VRAM (del + gc + empty_cache)."""
+        with self._lock:
+            loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            xtts_model.release(loaded)
+            self._publish(model_state="unloaded")
+
+    def close(self) -> None:
+        self.unload()
+
+    def _model(self) -> xtts_model.LoadedModel:
+        loaded = self._loaded
+        if loaded is None or loaded.model is None:
+            raise EngineUnavailableError("XTTS is not loaded yet (it loads at start-up; wait or check the log).")
+        return loaded
+
+    def _language(self) -> str:
+        lang = self.settings.xtts_language.strip().lower()
+        return "zh-cn" if lang == "zh" else lang
+
+    def _check_language(self) -> None:
+        langs = list(getattr(self._model().model.config, "languages", []) or [])
+        if langs and self._language() not in langs:
+            raise EngineUnavailableError(
+                f"xtts_language '{self.settings.xtts_language}' is not a language XTTS speaks; "
+                f"use one of: {', '.join(langs)}."
+            )
+
+    def _warm_up(self, progress: Callable[[str, float | None], None] | None) -> None:
+        """One short synthesis so the first real sentence does not pay for kernel set-up."""
+        if progress:
+            progress("warming up XTTS", None)
+        t0 = time.perf_counter()
+        ref = self.settings.reference_path
+        if ref.is_file():
+            lat = self.prepare_voice(VoiceRef(ref.stem, ref))
+            gpt, spk = lat.gpt_cond_latent, lat.speaker_embedding
+        else:
+            gpt, spk = self._synthetic_latents()
+        loaded = self._model()
+        gen = xtts_stream.generate(loaded, WARMUP_TEXT, self._language(), gpt, spk, self._options(4))
+        try:
+            next(gen, None)  # the first chunk exercises the GPT and the vocoder
+        finally:
+            gen.close()
+        log.info("XTTS warm-up took %.2f s", time.perf_counter() - t0)
+
+    def _synthetic_latents(self) -> tuple[Any, Any]:
+        import torch
+
+        from daemon.speech import latents as latents_mod
+
+        model = self._model().model
+        rng = np.random.default_rng(0)
+        t = np.arange(latents_mod.GPT_RATE * 3) / latents_mod.GPT_RATE
+        tone = (0.1 * np.sin(2 * np.pi * 180 * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+        wav = torch.from_numpy(tone)[None, :].to(model.device)
+        with torch.inference_mode():
+            gpt = model.get_gpt_cond_latents(wav, latents_mod.GPT_RATE, length=3, chunk_length=3)
+            spk = model.get_speaker_embedding(wav, latents_mod.GPT_RATE)
+        return gpt.float().cpu(), spk.float().cpu()
+
+    # --- voices ---
+    def prepare_voice(self, voice: VoiceRef) -> Latents:
+        """The voice's conditioning latents: from memory, the disk cache, or computed once (then cached)."""
+        if voice.path is None:
+            raise EngineUnavailableError(f"voice '{voice.name}' has no reference clip; XTTS needs one to clone it.")
+        loaded = self._model()
+        try:
+            with loaded.lock:
+                lat = self._latents.get(loaded.model, loaded.identity, voice.path)
+        except VoiceError as exc:
+            raise EngineUnavailableError(str(exc)) from None
+        self.last_latents = lat
+        return lat
+
+    # --- speaking ---
+    def begin_utterance(self) -> None:
+        """The next sentence starts a new reply: stream it with the small first chunk."""
+        self._first_pending = True
+
+    def _options(self, chunk_tokens: int) -> dict[str, Any]:
+        return {
+            "stream_chunk_size": chunk_tokens,
+            "temperature": self.settings.xtts_temperature,
+            "fp16": self.settings.xtts_fp16,
+        }
+
+    def _voice(self, voice: VoiceRef | None) -> VoiceRef:
+        if voice is not None and voice.path is not None:
+            return voice
+        ref = self.settings.reference_path
+        return VoiceRef(ref.stem, ref)
+
+    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
+        """Synthesise one sentence (split to the model's character limit), yielding float32 chunks at 24 kHz."""
+        loaded = self._model()
+        lat = self.prepare_voice(self._voice(voice))
+        lang = self._language()
+        limit = loaded.model.tokenizer.char_limits.get(lang.split("-")[0], 250)
+        parts = xtts_stream.split_text(text, limit)
+        if not parts:
+            return
+        first = self._first_pending
+        self._first_pending = False
+        joiner = xtts_stream.ChunkJoiner(self.sample_rate)
+        compute_s = 0.0
+        samples = 0
+        for i, part in enumerate(parts):
+            tokens = self.settings.xtts_first_chunk_tokens if first and i == 0 else self.settings.xtts_chunk_tokens
+            gen = xtts_stream.generate(
+                loaded, part, lang, lat.gpt_cond_latent, lat.speaker_embedding, self._options(tokens)
+            )
+            try:
+                while True:
+                    t0 = time.perf_counter()
+                    try:
+                        chunk = next(gen)
+                    except StopIteration:
+                        break
+                    finally:
+                        compute_s += time.perf_counter() - t0
+                    out = joiner.push(chunk, new_part=False)
+                    if out.size:
+                        samples += out.size
+                        yield out
+            finally:
+                gen.close()
+            joiner.end_part()
+        tail = joiner.finish()
+        if tail.size:
+            samples += tail.size
+            yield tail
+        if samples:
+            self._rtfs.append(compute_s / (samples / self.sample_rate))
+
+    def synthesize_whole(self, text: str, voice: VoiceRef | None = None) -> np.ndarray:
+        """The seed's plan: the whole text in one `inference` call (no streaming); for the benchmark."""
+        import torch
+
+        loaded = self._model()
+        lat = self.prepare_voice(self._voice(voice))
+        with loaded.lock, xtts_stream.autocast(loaded, self.settings.xtts_fp16):
+            try:
+                out = loaded.model.inference(
+                    text,
+                    self._language(),
+                    lat.gpt_cond_latent,
+                    lat.speaker_embedding,
+                    temperature=self.settings.xtts_temperature,
+                    enable_text_splitting=False,
+                )
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                raise EngineOutOfMemoryError("GPU memory ran out while speaking; free VRAM and retry.") from None
+        return np.asarray(out["wav"], dtype=np.float32)
