@@ -261,9 +261,12 @@ def save(settings: Settings, path: Path | None = None) -> None:
 def update(path: Path, **changes: Any) -> Settings:
     """Re-read the file, apply changes, validate and save atomically; returns the new settings."""
     current = load(path, check=False)
-    merged = current.model_copy(update={})
-    for key, value in changes.items():
-        setattr(merged, key, value)  # validate_assignment checks each value
+    data = current.model_dump()
+    data.update(changes)
+    try:
+        merged = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe_error(path, exc)) from None
     save(merged, path)
     return merged
 

@@ -34,6 +34,7 @@ _EMOJI = re.compile(
     "\U00002b00-\U00002bff\U0001f900-\U0001f9ff\U000020e3]"
 )
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) ([.,;:!?])(?=\s|$)")
 
 _CLOSERS = "\"'”’»)]}"
 _ENDERS = ".!?…"
@@ -47,7 +48,8 @@ def _clean_inline(line: str) -> str:
     line = _INLINE_CODE.sub(lambda m: m.group(1) if _SPEAKABLE_CODE.match(m.group(1)) else "", line)
     line = _EMPHASIS.sub("", line)
     line = _EMOJI.sub("", line)
-    return _SPACES.sub(" ", line)
+    line = _SPACES.sub(" ", line)
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", line)
 
 
 def _clean_line(line: str) -> str:
@@ -98,8 +100,11 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return len(word) == 1 and text[start].isupper()  # an initial: "J. K. Rowling"
 
 
-def _find_boundary(text: str, final: bool) -> int | None:
-    """End index (exclusive) of the first complete sentence in text, or None if none is complete yet."""
+def _find_boundary(text: str, final: bool, hint: str = "") -> int | None:
+    """End index (exclusive) of the first complete sentence in text, or None if none is complete yet.
+
+    `hint` is the first character of a word that has started arriving after the text (streaming only).
+    """
     i = 0
     n = len(text)
     while i < n:
@@ -127,9 +132,11 @@ def _find_boundary(text: str, final: bool) -> int | None:
         if run[-1] in "!?":
             return j
         if not nxt:
-            if not final:
+            if final:
+                return j
+            if not (hint.isupper() or hint.isdigit()):
                 return None
-            return j
+            nxt = hint  # the next word has started: its first letter decides like in the whole text
         if nxt == "\n":
             return j
         if run == "." and _is_abbreviation(text, i):
@@ -162,17 +169,18 @@ class SentenceSplitter:
 
     def feed(self, delta: str) -> list[str]:
         self._raw += delta
-        return self._drain(clean(self._stable(self._raw)), final=False)
+        stable, hint = self._stable(self._raw)
+        return self._drain(clean(stable), final=False, hint=hint)
 
     def close(self) -> list[str]:
         """Flush: everything left, as sentences."""
         return self._drain(clean(self._raw), final=True)
 
-    def _drain(self, cleaned: str, final: bool) -> list[str]:
+    def _drain(self, cleaned: str, final: bool, hint: str = "") -> list[str]:
         out: list[str] = []
         while self._pos < len(cleaned):
             rest = cleaned[self._pos :]
-            end = _find_boundary(rest, final)
+            end = _find_boundary(rest, final, hint)
             if end is None or end > self.max_chars:
                 if len(rest) > self.max_chars + 2:
                     end = _force_split(rest, self.max_chars)
@@ -185,8 +193,9 @@ class SentenceSplitter:
         return out
 
     @staticmethod
-    def _stable(raw: str) -> str:
-        """The prefix of raw text whose cleanup cannot change when more text arrives."""
+    def _stable(raw: str) -> tuple[str, str]:
+        """The prefix of raw text whose cleanup cannot change when more text arrives, and the first
+        character of the unfinished word held back after it ("" when something else was held back)."""
         # Inside an open code fence nothing is stable past the fence.
         fence_at = None
         offset = 0
@@ -200,14 +209,15 @@ class SentenceSplitter:
         line_start = raw.rfind("\n") + 1
         last = raw[line_start:]
         if len(last.lstrip()) < 6 or last.lstrip().startswith(("|", "`", "~")):
-            return raw[:line_start]
+            return raw[:line_start], ""
         # Hold an unfinished word (a URL, emoji sequence or emphasis still arriving) and unclosed [..](..) / `.
         cut = max(raw.rfind(" "), raw.rfind("\t"), raw.rfind("\n")) + 1
+        hint = raw[cut : cut + 1]
         for opener, closer in (("[", "]"), ("](", ")"), ("`", "`")):
             o = raw.rfind(opener, line_start)
-            if o != -1 and raw.find(closer, o + len(opener)) == -1:
-                cut = min(cut, o)
-        return raw[:cut]
+            if o != -1 and raw.find(closer, o + len(opener)) == -1 and o < cut:
+                cut, hint = o, ""
+        return raw[:cut], hint
 
 
 def split_sentences(text: str, max_chars: int = 250) -> list[str]:

@@ -1,0 +1,116 @@
+"""The CLI for real, as child processes: say (file and device), interrupt, no device, doctor, single instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from daemon.speech.audio import read_wav
+from tests.fixtures.audio import AlsaCapture
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG_TEXT = " ".join(f"This is sentence number {i} of a long reply that keeps going." for i in range(1, 12))
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"use_local_cloning": False, "output_sample_rate": 48000}))
+    return path
+
+
+def cli(settings: Path, *args: str, env: dict[str, str] | None = None, **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon", "--settings", str(settings), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def test_say_system_writes_a_non_silent_wav(settings_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "hello.wav"
+    code, stdout, err = finish(cli(settings_file, "say", "Hello. This is VoxTray.", "--engine", "system", "--out", str(out)))
+    assert code == 0, err
+    samples, rate = read_wav(out)
+    assert 0.8 < samples.size / rate < 5.0
+    assert np.sqrt(np.mean(samples**2)) > 0.01
+    assert "engine: system" in stdout
+
+
+def test_say_plays_through_the_device_for_as_long_as_the_text(
+    settings_file: Path, tmp_path: Path, alsa_capture: AlsaCapture
+) -> None:
+    text = "Hello. This is VoxTray speaking through the real audio path."
+    ref = tmp_path / "ref.wav"
+    assert finish(cli(settings_file, "say", text, "--engine", "system", "--out", str(ref)))[0] == 0
+    ref_samples, ref_rate = read_wav(ref)
+    code, _, err = finish(cli(settings_file, "say", text, "--engine", "system", env=alsa_capture.env))
+    assert code == 0, err
+    played = alsa_capture.read()
+    voiced = lambda x, r: np.count_nonzero(np.abs(x) > 0.01) / r  # noqa: E731
+    assert voiced(played, alsa_capture.rate) > 1.0
+    assert abs(voiced(played, alsa_capture.rate) - voiced(ref_samples, ref_rate)) < 0.25 * voiced(ref_samples, ref_rate)
+
+
+def test_interrupting_say_cuts_the_audio_off(settings_file: Path, alsa_capture: AlsaCapture) -> None:
+    proc = cli(settings_file, "say", LONG_TEXT, "--engine", "system", env=alsa_capture.env)
+    alsa_capture.wait_for_audio(0.5, timeout=60)
+    proc.send_signal(signal.SIGINT)
+    code, _, _ = finish(proc, timeout=15)
+    assert code == 130
+    time.sleep(0.3)
+    played = np.count_nonzero(np.abs(alsa_capture.read()) > 0.01) / alsa_capture.rate
+    assert played < 8.0  # the whole text is ~30 s
+
+
+def test_say_without_an_audio_device_gives_one_clear_error(settings_file: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "empty.conf"
+    conf.write_text("pcm.!default { type hw card 7 }\n")  # a machine whose only 'device' is a missing card
+    code, _, err = finish(cli(settings_file, "say", "Hello.", "--engine", "system",
+                              env={"ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{conf}"}))
+    assert code == 1
+    assert "No audio output device" in err or "could not be opened" in err
+    assert "--out FILE.wav" in err and "Traceback" not in err
+
+
+def test_doctor_reports_no_gpu_and_no_audio_device_honestly(settings_file: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "empty.conf"
+    conf.write_text("pcm.!default { type hw card 7 }\n")
+    code, out, err = finish(cli(settings_file, "doctor", env={"ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{conf}"}))
+    assert code == 1, err
+    assert "no NVIDIA GPU" in out and "no usable output device" in out
+    for name in ("Python", "torch", "GPU (NVML)", "audio output", "edge-tts", "remote LLM", "XTTS model", "voices", "hotkeys"):
+        assert name in out
+
+
+def test_second_daemon_says_already_running_and_first_stops_cleanly(settings_file: Path) -> None:
+    env = {"DISPLAY": ""}
+    first = cli(settings_file, "run", "--headless", env=env)
+    try:
+        assert first.stdout is not None
+        line = first.stdout.readline()
+        assert "running" in line
+        code, _, err = finish(cli(settings_file, "run", "--headless", env=env), timeout=60)
+        assert code == 1 and "already running" in err
+        children = psutil.Process(first.pid).children(recursive=True)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0
+        assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(5)
