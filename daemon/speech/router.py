@@ -192,6 +192,9 @@ class Router:
                 skipped.append(f"{LABEL.get(name, name)}: {why}")
             self._active = self.engines[chosen]
             self._spoken_in_utterance = 0
+            begin = getattr(self._active, "begin_utterance", None)
+            if callable(begin):
+                begin()  # XTTS streams the first sentence of a reply with a smaller first chunk
             self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
             return self._active
 
