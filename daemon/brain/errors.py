@@ -21,7 +21,7 @@ class LLMProblem(LLMError):
 
 
 class LLMNotConfiguredError(LLMProblem):
-    spoken = "No language model is set up. Set the remote L L M U R L in the settings."
+    spoken = "No language model is set up yet."
 
 
 class LLMUnreachableError(LLMProblem):
@@ -39,7 +39,7 @@ class LLMTimeoutError(LLMProblem):
 class LLMNotAnLLMError(LLMProblem):
     """An HTML page (dead tunnel, login wall) where JSON was expected."""
 
-    spoken = "The language model link is not working. Restart the Colab bridge."
+    spoken = "The language model link is not working, restart the Colab bridge."
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(NOT_AN_LLM + (f" ({detail})" if detail else ""))

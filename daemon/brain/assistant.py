@@ -1,0 +1,257 @@
+"""Ask and hear: question -> remote LLM (streaming) -> speech pipeline, on the assistant's own worker thread.
+
+    assistant = Assistant(client, conversation, pipeline, status, voice=lambda: current_voice, health=poller)
+    assistant.ask("Why is the sky blue?", t_hotkey=t_pressed)   # returns at once
+    assistant.stop()                                            # barge-in: stops the LLM stream and the speech
+    assistant.wait_idle(10.0)                                   # tests / CLI: wait until the answer is done
+    assistant.close()
+
+The LLM's text deltas go straight into `pipeline.speak(deltas, voice)`, so the first sentence is synthesised
+while the LLM still writes the rest. An LLM failure is logged, shown in the tray (status llm_ok/llm_note/
+message) and spoken as one short sentence, after whatever part of the answer already arrived was spoken.
+A new `ask` while one is running stops the old answer first. Timings of each answer (hotkey, request, first
+token, first sentence, first audio, end) are logged, kept in `last_timings`, and first audio is published
+as `status.update(last_first_audio_s=...)` (seconds from the question being submitted).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from daemon.brain.client import ChatStream, LLMClient
+from daemon.brain.conversation import Conversation
+from daemon.brain.errors import LLMProblem
+from daemon.brain.health import HealthPoller
+from daemon.speech.engines.base import VoiceRef
+from daemon.status import Activity, StatusBus
+
+log = logging.getLogger(__name__)
+
+
+class SpeechPipeline(Protocol):
+    """What the assistant needs from daemon.speech.pipeline.Pipeline."""
+
+    def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None) -> object: ...
+    def speak_text(self, text: str, voice: VoiceRef | None = None) -> object: ...
+    def cancel(self) -> None: ...
+
+
+@dataclass
+class AnswerTimings:
+    """time.monotonic() stamps of one answer (None = never happened) and what came of it."""
+
+    question: str
+    submitted: float
+    hotkey: float | None = None
+    request: float | None = None
+    first_token: float | None = None
+    first_sentence: float | None = None
+    first_audio: float | None = None
+    end: float | None = None
+    error: str = ""
+    error_kind: str = ""  # the LLMProblem subclass name
+    spoken_error: str = ""
+    cancelled: bool = False
+    answer: str = ""
+
+    def since_submit(self, stamp: float | None) -> float | None:
+        return None if stamp is None else stamp - self.submitted
+
+    @property
+    def first_audio_s(self) -> float | None:
+        """Seconds from the question being submitted to the first audio reaching the player."""
+        return self.since_submit(self.first_audio)
+
+    def describe(self) -> str:
+        def f(stamp: float | None) -> str:
+            v = self.since_submit(stamp)
+            return "-" if v is None else f"{v:.3f}s"
+
+        hot = "-" if self.hotkey is None else f"{self.hotkey - self.submitted:+.3f}s"
+        return (f"hotkey {hot}, request {f(self.request)}, first token {f(self.first_token)}, first sentence "
+                f"{f(self.first_sentence)}, first audio {f(self.first_audio)}, end {f(self.end)}")
+
+
+@dataclass
+class _Ask:
+    question: str
+    submitted: float
+    hotkey: float | None
+    generation: int
+
+
+VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
+
+
+class Assistant:
+    """Answers questions aloud, one at a time, on a single worker thread ("assistant")."""
+
+    def __init__(self, client: LLMClient, conversation: Conversation, pipeline: SpeechPipeline, status: StatusBus,
+                 *, voice: VoiceSource = None, health: HealthPoller | None = None) -> None:
+        self.client = client
+        self.conversation = conversation
+        self.pipeline = pipeline
+        self.status = status
+        self.voice = voice
+        self.health = health
+        self.last_timings: AnswerTimings | None = None
+        self._queue: queue.Queue[_Ask | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._stream: ChatStream | None = None
+        self._busy = threading.Event()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        self._worker = threading.Thread(target=self._work, name="assistant", daemon=True)
+        self._worker.start()
+
+    # ---- public verbs (any thread, never block) ---------------------------------------------------
+    def ask(self, question: str, *, t_hotkey: float | None = None) -> None:
+        """Answer `question` aloud; stops any answer in progress first. Returns at once."""
+        question = question.strip()
+        if not question:
+            return
+        submitted = time.monotonic()
+        with self._lock:
+            self._generation += 1
+            gen = self._generation
+            self._pending += 1
+            self._idle.clear()
+        self._interrupt()
+        log.info("question asked (%d chars)", len(question))
+        self._queue.put(_Ask(question, submitted, t_hotkey, gen))
+
+    def stop(self) -> None:
+        """Barge-in: stop the answer being streamed and spoken (no-op when idle)."""
+        with self._lock:
+            self._generation += 1
+        self._interrupt()
+
+    @property
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no question is pending or being answered; True if idle."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        self._queue.put(None)
+        self._worker.join(timeout=3.0)
+
+    # ---- worker -------------------------------------------------------------------------------------
+    def _interrupt(self) -> None:
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+        if self._busy.is_set():
+            self.pipeline.cancel()
+
+    def _current(self, gen: int) -> bool:
+        with self._lock:
+            return gen == self._generation
+
+    def _voice(self) -> VoiceRef | None:
+        if callable(self.voice):
+            return self.voice()
+        return self.voice
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._current(item.generation):  # older questions were superseded: skip them
+                self._busy.set()
+                try:
+                    self._answer(item)
+                except Exception:  # the worker must survive anything
+                    log.exception("answering failed unexpectedly")
+                    self.status.update(activity=Activity.IDLE)
+                finally:
+                    self._busy.clear()
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    def _answer(self, item: _Ask) -> None:
+        t = AnswerTimings(item.question, item.submitted, hotkey=item.hotkey)
+        self.last_timings = t
+        self.status.update(activity=Activity.THINKING, message="")
+        voice = self._voice()
+        try:
+            stream = self.client.chat(self.conversation.messages(item.question))
+        except LLMProblem as exc:
+            self._failed(t, exc, item, voice)
+            return
+        with self._lock:
+            self._stream = stream
+            live = item.generation == self._generation
+        t.request = stream.t_request
+        if not live:
+            stream.close()
+            with self._lock:
+                self._stream = None
+            t.cancelled, t.end = True, time.monotonic()
+            self._finished(t)
+            return
+        problem: list[LLMProblem] = []
+
+        def deltas() -> Iterator[str]:
+            try:
+                yield from stream
+            except LLMProblem as exc:  # keep what arrived: the pipeline speaks it, then we report
+                problem.append(exc)
+
+        result = None
+        try:
+            result = self.pipeline.speak(deltas(), voice)
+        finally:
+            with self._lock:
+                self._stream = None
+            stream.close()
+        t.first_token = stream.t_first_token
+        t.first_sentence = getattr(result, "first_sentence_at", None)
+        t.first_audio = getattr(result, "first_audio_at", None)
+        t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
+        t.answer = stream.text
+        t.end = time.monotonic()
+        self.conversation.add(item.question, stream.text)
+        if problem and not t.cancelled:
+            self._failed(t, problem[0], item, voice)
+            return
+        self._finished(t)
+
+    def _finished(self, t: AnswerTimings) -> None:
+        log.info("answer %s: %s", "cancelled" if t.cancelled else "done", t.describe())
+        changes: dict[str, object] = {"activity": Activity.IDLE}
+        if t.first_audio_s is not None:
+            changes["last_first_audio_s"] = round(t.first_audio_s, 3)
+        if t.first_token is not None:
+            changes["llm_ok"] = True
+        self.status.update(**changes)
+
+    def _failed(self, t: AnswerTimings, exc: LLMProblem, item: _Ask, voice: VoiceRef | None) -> None:
+        t.error, t.error_kind, t.spoken_error = str(exc), type(exc).__name__, exc.spoken
+        t.end = time.monotonic()
+        log.error("LLM: %s (%s)", exc, t.describe())
+        self.status.update(llm_ok=False, llm_note=str(exc), message=str(exc))
+        if self.health is not None:
+            self.health.check_soon()
+        if self._current(item.generation):
+            self.status.update(activity=Activity.SPEAKING)
+            try:
+                self.pipeline.speak_text(exc.spoken, voice)
+            except Exception:
+                log.exception("could not speak the error message")
+        self.status.update(activity=Activity.IDLE)
