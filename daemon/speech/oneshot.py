@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.errors import EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech import stack as speech_stack
+from daemon.speech.engines.base import VoiceRef
 from daemon.speech.player import AudioSink, Player, WavSink
-from daemon.speech.text import split_sentences
+from daemon.status import StatusBus
 
 log = logging.getLogger(__name__)
 
@@ -26,51 +26,62 @@ class OneShotResult:
         return "engine: " + ", ".join(used) if used else "nothing spoken"
 
 
-def make_engine(name: str, settings: Settings) -> Engine:
-    """One engine by name."""
-    if name == "system":
-        from daemon.speech.engines.system import SystemEngine
-
-        return SystemEngine(settings)
-    raise EngineUnavailableError(f"engine {name!r} is not available in this build")
-
-
 def resolve_voice(settings: Settings, voice: str | None) -> VoiceRef | None:
     """--voice NAME_OR_PATH (or the settings' reference clip) as a VoiceRef."""
-    target = voice or settings.cloning_reference_file
-    path = Path(target)
-    if not path.is_absolute():
-        for candidate in (settings.resolve(target), settings.voices_path / target, settings.voices_path / f"{target}.wav"):
-            if candidate.is_file():
-                path = candidate
-                break
-    return VoiceRef(name=path.stem, path=path if path.is_file() else None)
+    if voice:
+        from daemon.voices import VoiceLibrary
+
+        return VoiceLibrary(settings).find(voice)
+    path = settings.reference_path
+    return VoiceRef(name=path.stem, path=path) if path.is_file() else None
+
+
+class _Counting:
+    """Counts the samples that reach a sink (for the summary line)."""
+
+    def __init__(self, sink: AudioSink) -> None:
+        self.sink = sink
+        self.output_rate = sink.output_rate
+        self.seconds = 0.0
+
+    def play(self, samples, rate):  # type: ignore[no-untyped-def]
+        self.seconds += len(samples) / rate
+        self.sink.play(samples, rate)
+
+    def end_source(self) -> None:
+        self.sink.end_source()
+
+    def stop(self) -> None:
+        self.sink.stop()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        return self.sink.drain(timeout)
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 def speak_once(
     settings: Settings, text: str, engine: str | None = None, voice: str | None = None, out: Path | None = None
 ) -> OneShotResult:
-    """Speak text with the chosen engine into the speakers or a WAV file; blocks until done."""
-    choice = engine or settings.engine
-    name = "system" if choice == "auto" else choice
-    eng = make_engine(name, settings)
-    sink: AudioSink = (
+    """Speak text (engine forced or chosen by health) into the speakers or a WAV file; blocks until done."""
+    if engine is not None:
+        settings = settings.model_copy(update={"engine": engine})
+    forced = settings.engine != "auto"
+    ref = resolve_voice(settings, voice)
+    sink = _Counting(
         WavSink(out, volume=settings.volume)
         if out is not None
         else Player(settings.output_device, settings.output_sample_rate, settings.volume)
     )
-    used: list[str] = []
-    total = 0
+    stack = speech_stack.build(settings, StatusBus(), sink, probe=False)
     try:
-        ref = resolve_voice(settings, voice)
-        for sentence in split_sentences(text):
-            for chunk in eng.stream(sentence, ref):
-                sink.play(chunk, eng.sample_rate)
-                total += chunk.size * sink.output_rate // eng.sample_rate
-            sink.end_source()
-            used.append(eng.name)
-        sink.drain(timeout=max(5.0, total / sink.output_rate + 5.0))
+        if settings.engine in ("auto", "xtts") and "xtts" in stack.engines:
+            speech_stack.load_xtts_for_cli(stack, settings, forced=settings.engine == "xtts")
+        result = stack.pipeline.speak_text(text, ref)
+        used = [e for e in result.engines if e]
+        if forced and used and set(used) != {settings.engine}:
+            log.warning("%s could not speak everything; used %s", settings.engine, ", ".join(sorted(set(used))))
     finally:
-        sink.close()
-        eng.close()
-    return OneShotResult(total / sink.output_rate, used)
+        stack.close()
+    return OneShotResult(sink.seconds, used)
