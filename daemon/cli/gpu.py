@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 return r.free_mb if r is not None else None
 
             report = guard.free_vram(need, measure)
+            reading = watcher.snapshot() or reading  # show the VRAM after acting
         else:
             report = guard.plan(need, free)
     finally:

@@ -107,7 +107,7 @@ class OllamaGuard:
         elif report.loaded_models:
             report.steps.append("would unload via the Ollama API: " + ", ".join(report.loaded_models))
         else:
-            report.steps.append("no Ollama models to unload" + (f" ({report.api_note})" if report.api_note else ""))
+            report.steps.append("no Ollama models to unload" + (" (API not reachable)" if report.api_note else ""))
         if free_mb is None:
             report.steps.append("would not stop processes: VRAM cannot be measured")
         elif not s.ollama_stop_processes:

@@ -97,6 +97,15 @@ class KeepWarmPolicy:
         """How long free VRAM must stay above the reload mark (grows when XTTS keeps being pushed out)."""
         return self.settings.vram_pressure_s * self._backoff
 
+    def headroom(self) -> bool:
+        """For the router: may XTTS speak now? False when the GPU's free VRAM is under the low-water mark
+        (Windows drivers spill to system RAM and get several times slower instead of failing); True without
+        a reading (no NVML: the engine decides) or when XTTS runs on the CPU."""
+        reading = self._watcher.snapshot()
+        if reading is None or self.settings.xtts_device == "cpu":
+            return True
+        return reading.free_mb >= self.settings.vram_low_water_mb
+
     def start(self) -> None:
         """Subscribe to the watcher and, on the worker thread, make room and load XTTS."""
         if not self.settings.use_local_cloning:
@@ -216,7 +225,8 @@ class KeepWarmPolicy:
             return
         with self._lock:
             self._held_off = None
-            self._last_reload_at = self._clock()
+            # Only a reload by this policy counts towards backing off (the start-up load does not).
+            self._last_reload_at = self._clock() if why else None
             used = self._engine.vram_used_mb
             if used and used > 0:
                 self._measured_need_mb = int(used)
