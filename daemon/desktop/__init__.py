@@ -1,0 +1,1 @@
+"""Desktop integration: tray icon and menu, notifications, hotkeys, question box, autostart."""

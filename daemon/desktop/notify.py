@@ -1,0 +1,172 @@
+"""Tray notifications derived from Status transitions, rate-limited per kind.
+
+Kinds and what they say:
+- tier: "Fell back to edge-tts" / "Fell back to the system voice" / "Nothing can speak" (with the Status's
+  `tier_reason`), and "Back on the cloned voice" when XTTS returns. Starting up straight into XTTS is silent.
+- llm: "LLM unreachable" (with `llm_note`) and "LLM reachable again".
+- message: any new non-empty `Status.message`, e.g. the GPU guard's "Stopped Ollama to free VRAM for XTTS".
+
+Each kind is told at most once per `cooldown_s`. Changes inside the cooldown are not dropped blindly: when the
+cooldown ends, the user is told about the state *then* compared with what they were last told (a flap
+XTTS -> edge -> XTTS inside the window says nothing; XTTS -> edge -> system says "system voice").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from daemon.status import Status, StatusBus, Tier
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, str], None]
+Event = tuple[str, str]  # (title, text)
+KINDS = ("tier", "llm", "message")
+
+
+def _state(kind: str, s: Status) -> Any:
+    return {"tier": s.tier, "llm": s.llm_ok, "message": s.message}[kind]
+
+
+def tier_event(told: Tier, s: Status, expect_clone: bool = True) -> Event | None:
+    """What to say when the tier is now `s.tier` and the user last heard about `told`."""
+    now = s.tier
+    if now == told or now is Tier.STARTING:
+        return None
+    reason = s.tier_reason.strip()
+    if now is Tier.XTTS:
+        if told is Tier.STARTING:
+            return None
+        voice = f" ({s.voice})" if s.voice else ""
+        return "Back on the cloned voice", f"XTTS is speaking again{voice}."
+    if told is Tier.STARTING and not expect_clone and now is Tier.EDGE:
+        return None  # cloning is off or another engine is forced: edge-tts is the plan, not a fallback
+    if now is Tier.EDGE:
+        return "Fell back to edge-tts", reason or "The cloned voice is not available."
+    if now is Tier.SYSTEM:
+        return "Fell back to the system voice", reason or "Neither the cloned voice nor edge-tts is available."
+    return "Nothing can speak", (reason or "No speech engine works.") + " See Open log in the tray menu."
+
+
+def llm_event(told: bool | None, s: Status) -> Event | None:
+    if s.llm_ok == told or s.llm_ok is None:
+        return None
+    if s.llm_ok:
+        return ("LLM reachable again", s.llm_url) if told is False else None
+    detail = s.llm_note or s.llm_url or "no answer"
+    return "LLM unreachable", f"{detail}. Check that the Colab notebook (or server) is running and the URL is current."
+
+
+def message_event(told: str, s: Status) -> Event | None:
+    text = s.message.strip()
+    if not text or s.message == told:
+        return None
+    title = "Freed VRAM" if "ollama" in text.lower() else "VoxTray"
+    return title, text
+
+
+class Notifier:
+    """Subscribes to the bus and calls `send(title, text)` for the transitions the user should hear about."""
+
+    def __init__(
+        self,
+        bus: StatusBus,
+        send: Send,
+        *,
+        enabled: Callable[[], bool] = lambda: True,
+        expect_clone: Callable[[], bool] = lambda: True,
+        cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._bus = bus
+        self._send = send
+        self._enabled = enabled
+        self._expect_clone = expect_clone
+        self._cooldown = cooldown_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        start = bus.current
+        self._told: dict[str, Any] = {k: _state(k, start) for k in KINDS}
+        self._told["tier"] = Tier.STARTING if start.tier is Tier.STARTING else start.tier
+        self._last_sent: dict[str, float] = {}
+        self._pending: set[str] = set()
+        self._timer: threading.Timer | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._closed = False
+
+    def start(self) -> Notifier:
+        self._unsubscribe = self._bus.subscribe(self._on_change)
+        return self
+
+    def close(self) -> None:
+        """Unsubscribe and cancel a pending timer (nothing is sent after this returns)."""
+        with self._lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+        if self._unsubscribe:
+            self._unsubscribe()
+        if timer:
+            timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=2)
+
+    def _event(self, kind: str, s: Status) -> Event | None:
+        told = self._told[kind]
+        if kind == "tier":
+            return tier_event(told, s, self._expect_clone())
+        if kind == "llm":
+            return llm_event(told, s)
+        return message_event(told, s)
+
+    def _on_change(self, old: Status, new: Status) -> None:
+        for kind in KINDS:
+            if _state(kind, old) != _state(kind, new):
+                self._consider(kind, new)
+
+    def _consider(self, kind: str, s: Status) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            now = self._clock()
+            last = self._last_sent.get(kind)
+            if last is not None and now - last < self._cooldown:
+                self._pending.add(kind)
+                self._schedule(last + self._cooldown - now)
+                return
+            event = self._event(kind, s)
+            self._told[kind] = _state(kind, s)
+            if event:
+                self._last_sent[kind] = now
+        if event:
+            self._deliver(kind, event)
+
+    def _schedule(self, delay: float) -> None:
+        if self._timer is not None and self._timer.is_alive():
+            return
+        self._timer = threading.Timer(max(0.0, delay), self._flush)
+        self._timer.name = "voxtray-notify"
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _flush(self) -> None:
+        """Cooldown over: tell the user about the current state of each pending kind."""
+        with self._lock:
+            self._timer = None
+            kinds, self._pending = self._pending, set()
+        for kind in kinds:
+            self._consider(kind, self._bus.current)
+
+    def _deliver(self, kind: str, event: Event) -> None:
+        title, text = event
+        if not self._enabled():
+            log.info("notification (%s, disabled in settings): %s: %s", kind, title, text)
+            return
+        log.info("notification (%s): %s: %s", kind, title, text)
+        try:
+            self._send(title, text)
+        except Exception:
+            log.exception("could not show notification %r", title)

@@ -1,0 +1,276 @@
+"""The tray icon (pystray): renders only the Status bus; menu clicks run TrayActions on a worker thread.
+
+Threads: `run()` owns the calling (main) thread with pystray's loop; a render thread turns bus changes into
+icon/tooltip/menu updates (coalesced); an action thread runs menu commands one at a time so the menu never
+freezes. `stop()` may be called from any thread, including from inside an action (Quit).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from daemon.desktop import traymenu
+from daemon.desktop.icons import render_icon
+from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
+from daemon.desktop.traymenu import Entry, Handlers, MenuModel
+from daemon.errors import VoxTrayError
+from daemon.status import Status, StatusBus
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Tray", "TrayActions", "tray_available"]
+
+REFRESH_S = 15.0  # re-read the voices folder and autostart state this often
+AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
+
+
+class TrayActions(Protocol):
+    """What the menu can ask the app to do (the lead's app.py implements it)."""
+
+    def ask(self) -> None: ...
+    def stop_speaking(self) -> None: ...
+    def use_voice(self, name: str) -> None: ...
+    def add_voice(self, path: Path) -> None: ...
+    def set_engine(self, name: str) -> None: ...
+    def new_conversation(self) -> None: ...
+    def toggle_hotkeys(self) -> None: ...
+    def open_settings(self) -> None: ...
+    def open_voices_folder(self) -> None: ...
+    def open_log(self) -> None: ...
+    def set_autostart(self, enabled: bool) -> None: ...
+    def autostart_enabled(self) -> bool: ...
+    def voices(self) -> list[str]: ...
+    def quit(self) -> None: ...
+
+
+def pick_audio_file() -> Path | None:
+    """Ask for an audio file with Tk's native dialog (runs on the calling worker thread)."""
+    import tkinter
+    from tkinter import filedialog
+
+    root = tkinter.Tk()
+    root.withdraw()
+    try:
+        root.attributes("-topmost", True)
+        chosen = filedialog.askopenfilename(parent=root, title="Add a voice (10-20 s of clean speech)",
+                                            filetypes=AUDIO_TYPES)
+    finally:
+        root.destroy()
+    return Path(chosen) if chosen else None
+
+
+class Tray:
+    """`Tray(bus, actions, settings).run(on_ready)` on the main thread; `.stop()` from anywhere."""
+
+    def __init__(
+        self,
+        status: StatusBus,
+        actions: TrayActions,
+        settings: Any,
+        *,
+        pick_file: Callable[[], Path | None] = pick_audio_file,
+        refresh_s: float = REFRESH_S,
+    ) -> None:
+        self._bus = status
+        self._actions = actions
+        self._engine = str(getattr(settings, "engine", "auto"))
+        self._pick_file = pick_file
+        self._refresh_s = refresh_s
+        self._icon: Any = None
+        self._pystray: Any = None
+        self._size = icon_size()
+        self._stopping = threading.Event()
+        self._dirty = threading.Event()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._rendered: dict[str, Any] = {}
+        self._model = MenuModel(engine=self._engine)
+        self.menu: tuple[Entry, ...] = ()
+        self.handlers = Handlers(
+            ask=self._job(actions.ask),
+            stop_speaking=self._job(actions.stop_speaking),
+            use_voice=lambda name: self.submit(lambda: actions.use_voice(name)),
+            add_voice=self._job(self._add_voice),
+            set_engine=lambda name: self.submit(lambda: self._set_engine(name)),
+            new_conversation=self._job(actions.new_conversation),
+            toggle_hotkeys=self._job(actions.toggle_hotkeys),
+            open_settings=self._job(actions.open_settings),
+            open_voices_folder=self._job(actions.open_voices_folder),
+            open_log=self._job(actions.open_log),
+            set_autostart=lambda on: self.submit(lambda: actions.set_autostart(on)),
+            quit=self._job(actions.quit),
+        )
+
+    # --- public API -------------------------------------------------------------------------------------------
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Show the icon and block in the GUI loop until stop(); call on the main thread."""
+        self._pystray = load_pystray()
+        status = self._bus.current
+        self.menu = traymenu.build_menu(status, self._model, self.handlers)
+        self._icon = self._pystray.Icon(
+            "voxtray", render_icon(status.tier, status.activity, self._size), traymenu.tooltip(status),
+            menu=self._to_pystray(self.menu),
+        )
+
+        def setup(icon: Any) -> None:
+            icon.visible = True
+            self._start_threads()
+            if self._stopping.is_set():
+                icon.stop()
+            elif on_ready is not None:
+                try:
+                    on_ready()
+                except Exception:
+                    log.exception("tray on_ready callback failed")
+
+        log.info("tray starting (%s backend, %d px icons)", os.environ.get("PYSTRAY_BACKEND", sys.platform), self._size)
+        try:
+            self._icon.run(setup=setup)
+        finally:
+            self._shutdown()
+        log.info("tray stopped")
+
+    def stop(self) -> None:
+        """Leave run(): thread-safe and idempotent."""
+        self._stopping.set()
+        self._dirty.set()
+        icon = self._icon
+        if icon is not None:
+            icon.stop()
+
+    def notify(self, title: str, text: str) -> None:
+        """Show a desktop notification (thread-safe); logs it when the backend has none."""
+        icon = self._icon
+        if icon is None or not getattr(icon, "HAS_NOTIFICATION", False) or self._stopping.is_set():
+            log.info("notification (not shown, no tray): %s: %s", title, text)
+            return
+        icon.notify(text, title)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run a job on the action thread (menu commands never block the GUI loop)."""
+        if not self._stopping.is_set():
+            self._jobs.put(job)
+
+    def refresh(self) -> None:
+        """Re-read voices/autostart and re-render soon."""
+        self._dirty.set()
+
+    # --- menu commands ------------------------------------------------------------------------------------------
+    def _job(self, fn: Callable[[], None]) -> Callable[[], None]:
+        return lambda: self.submit(fn)
+
+    def _set_engine(self, name: str) -> None:
+        self._actions.set_engine(name)
+        self._engine = name
+
+    def _add_voice(self) -> None:
+        path = self._pick_file()
+        if path is not None:
+            self._actions.add_voice(path)
+
+    def _action_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except VoxTrayError as exc:
+                log.warning("menu action failed: %s", exc)
+                self.notify("VoxTray", str(exc))
+            except Exception as exc:
+                log.exception("menu action failed")
+                self.notify("VoxTray", f"That did not work ({type(exc).__name__}: {exc}). See Open log.")
+            self._dirty.set()
+
+    # --- rendering ---------------------------------------------------------------------------------------------
+    def _on_status(self, old: Status, new: Status) -> None:
+        self._dirty.set()
+
+    def _read_model(self) -> MenuModel:
+        try:
+            voices = tuple(self._actions.voices())
+        except Exception:
+            log.exception("could not list voices")
+            voices = self._model.voices
+        try:
+            autostart = bool(self._actions.autostart_enabled())
+        except Exception:
+            log.exception("could not read the autostart state")
+            autostart = self._model.autostart
+        return MenuModel(voices=voices, engine=self._engine, autostart=autostart)
+
+    def _render_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._dirty.wait(self._refresh_s)
+            self._dirty.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._render(self._bus.current, self._read_model())
+            except Exception:
+                log.exception("tray render failed")
+
+    def _render(self, s: Status, model: MenuModel) -> None:
+        icon = self._icon
+        key_icon = (s.tier, s.activity)
+        if self._rendered.get("icon") != key_icon:
+            icon.icon = render_icon(s.tier, s.activity, self._size)
+            self._rendered["icon"] = key_icon
+        title = traymenu.tooltip(s)
+        if self._rendered.get("title") != title:
+            icon.title = title
+            self._rendered["title"] = title
+        lines = (traymenu.voice_line(s), traymenu.gpu_line(s), traymenu.llm_line(s))
+        menu_key = (lines, s.voice, s.hotkeys_paused, model)
+        if self._rendered.get("menu") != menu_key:
+            self._model = model
+            self.menu = traymenu.build_menu(s, model, self.handlers)
+            icon.menu = self._to_pystray(self.menu)
+            self._rendered["menu"] = menu_key
+        log.debug("tray rendered %s/%s", s.tier.value, s.activity.value)
+
+    def _to_pystray(self, entries: tuple[Entry, ...]) -> Any:
+        ps = self._pystray
+
+        def item(e: Entry) -> Any:
+            if e.is_separator:
+                return ps.Menu.SEPARATOR
+            if e.submenu:
+                return ps.MenuItem(e.text, ps.Menu(*[item(x) for x in e.submenu]), enabled=e.enabled)
+            checked = None if e.checked is None else (lambda _item, v=e.checked: v)
+            action = e.action
+            return ps.MenuItem(e.text, (lambda: action()) if action else None, checked=checked, radio=e.radio,
+                               enabled=e.enabled and action is not None, default=e.default)
+
+        return ps.Menu(*[item(e) for e in entries])
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def _start_threads(self) -> None:
+        self._unsubscribe = self._bus.subscribe(self._on_status)
+        for name, target in (("voxtray-tray-render", self._render_loop), ("voxtray-tray-actions", self._action_loop)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._dirty.set()
+
+    def _shutdown(self) -> None:
+        self._stopping.set()
+        self._dirty.set()
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._jobs.put(None)
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=5)
+                if t.is_alive():
+                    log.warning("tray thread %s did not stop within 5 s", t.name)
+        self._threads.clear()

@@ -1,0 +1,209 @@
+"""The real tray under Xvfb: trayer hosts the icon, pystray's gtk backend draws it, dunst shows notifications.
+
+The tray runs in a child process on its own main thread (tests/tray_child.py), exactly as `python -m daemon run`
+runs it. Its TrayActions are a FAKE that records calls (the app's real actions are tested with app.py); the
+Status bus, notifier, icons, menu, GTK, D-Bus, tray host and notification daemon are all real. Screenshots are
+saved under artifacts/tray/ (or $VOXTRAY_ARTIFACTS/tray/).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from daemon.desktop.icons import AMBER, GREEN, GREY, RED
+from tests.fixtures.x11 import X11Session, wait_for
+
+pytestmark = [pytest.mark.x11, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+PALETTE = {"green": GREEN, "amber": AMBER, "red": RED, "grey": GREY}
+
+
+class TrayChild:
+    """The tray child process: send commands, wait for its JSON events."""
+
+    def __init__(self, x11: X11Session, **env: str) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.tray_child"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(x11.workdir / "tray_child.log", "ab"),  # noqa: SIM115
+            env={**x11.env, "PYSTRAY_BACKEND": "gtk", "TRAY_CHILD_REFRESH_S": "0.5", **env}, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.events.append(json.loads(line))
+                self._cond.notify_all()
+
+    def send(self, op: str, **data: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": op, **data}) + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, timeout: float = 10, **match: Any) -> dict[str, Any]:
+        """The first event (old or new) whose fields equal `match`, waiting up to `timeout` s."""
+        def found() -> dict[str, Any] | None:
+            return next((e for e in self.events if all(e.get(k) == v for k, v in match.items())), None)
+
+        with self._cond:
+            if not self._cond.wait_for(found, timeout):
+                raise AssertionError(f"no event {match} within {timeout} s; got {self.events}")
+            result = found()
+            assert result is not None
+            return result
+
+    def calls(self, name: str) -> list[list[str]]:
+        with self._cond:
+            return [e["args"] for e in self.events if e["event"] == "call" and e["name"] == name]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def tray_child(x11: X11Session) -> Any:
+    child = TrayChild(x11)
+    try:
+        ready = child.expect(timeout=30, event="ready")
+        assert ready["available"], ready["why"]
+        wait_for(x11.tray_icons, 10, "the icon to be embedded in trayer")
+        yield child
+    finally:
+        child.close()
+
+
+def dominant_colour(image: Image.Image) -> str:
+    """Which palette colour covers most of the icon's pixels (within a small distance)."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.int32).reshape(-1, 3)
+    counts = {name: int((((pixels - np.array(ref)) ** 2).sum(axis=1) < 30**2).sum()) for name, ref in PALETTE.items()}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] >= 20 else f"none of the palette ({counts})"
+
+
+def icon_colour(x11: X11Session, shot: Path) -> str:
+    x, y, w, h = x11.tray_icons()[0]
+    x11.screenshot(shot)
+    with Image.open(shot) as img:
+        return dominant_colour(img.crop((x, y, x + w, y + h)))
+
+
+def show_tier(x11: X11Session, child: TrayChild, shot: Path, colour: str, **changes: Any) -> Path:
+    if changes:
+        child.send("status", changes=changes)
+    wait_for(lambda: icon_colour(x11, shot) == colour, 10, f"a {colour} tray icon (last: {icon_colour(x11, shot)})")
+    return shot
+
+
+def test_icon_colour_follows_the_status_bus_green_amber_red_green(x11: X11Session, tray_child: TrayChild,
+                                                                   x11_artifacts: Path) -> None:
+    out = x11_artifacts / "tray"
+    shots = [show_tier(x11, tray_child, out / "0-grey-starting.png", "grey")]
+    shots.append(show_tier(x11, tray_child, out / "1-green-xtts.png", "green", tier="xtts", voice="alice.wav"))
+    shots.append(show_tier(x11, tray_child, out / "2-amber-edge.png", "amber", tier="edge", tier_reason="GPU busy"))
+    shots.append(show_tier(x11, tray_child, out / "3-red-system.png", "red", tier="system", tier_reason="offline"))
+    shots.append(show_tier(x11, tray_child, out / "4-green-xtts.png", "green", tier="xtts", tier_reason=""))
+    # a strip of the tray corner of each shot, for a quick look
+    x, y, w, h = x11.tray_icons()[0]
+    crops = [Image.open(p).crop((x - 8, 0, x + w + 8, y + h + 8)) for p in shots]
+    strip = Image.new("RGB", (sum(c.width for c in crops), crops[0].height), "white")
+    for i, c in enumerate(crops):
+        strip.paste(c, (i * c.width, 0))
+    strip.resize((strip.width * 4, strip.height * 4), Image.Resampling.NEAREST).save(out / "series.png")
+
+
+def test_fallback_shows_a_desktop_notification_with_the_reason(x11: X11Session, tray_child: TrayChild) -> None:
+    tray_child.send("status", changes={"tier": "xtts"})
+    tray_child.send("status", changes={"tier": "edge", "tier_reason": "XTTS ran out of GPU memory"})
+
+    def shown() -> list[dict[str, str]]:
+        return [n for n in x11.notifications() if n.get("summary") == "Fell back to edge-tts"]
+
+    note = wait_for(shown, 10, "dunst to show 'Fell back to edge-tts'")[0]
+    assert "XTTS ran out of GPU memory" in note["body"]
+
+
+def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
+    x11: X11Session, tray_child: TrayChild, x11_artifacts: Path
+) -> None:
+    def menu_with_voices() -> list[dict[str, Any]] | None:
+        tray_child.events[:] = [e for e in tray_child.events if e["event"] != "menu"]
+        tray_child.send("menu")
+        items: list[dict[str, Any]] = tray_child.expect(event="menu")["items"]
+        return items if items[2]["submenu"][0]["text"] == "alice.wav" else None
+
+    menu: list[dict[str, Any]] = wait_for(menu_with_voices, 10, "the voices from actions.voices() in the menu")
+    assert [i["text"] for i in menu][:4] == ["Ask…", "Stop speaking", "Voices", "Engine"]
+    voices = [i["text"] for i in menu[2]["submenu"]]
+    assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
+    x, y, w, h = x11.tray_icons()[0]
+    x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
+    wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
+    x11.screenshot(x11_artifacts / "tray" / "menu-open.png")
+    # keyboard through the real GTK menu: Down x3 = Voices, Right opens it on alice, Down = bob, Return clicks
+    for key in ("Down", "Down", "Down", "Right", "Down", "Return"):
+        x11.xdotool("key", key)
+    call = tray_child.expect(event="call", name="use_voice")
+    assert call["args"] == ["bob.wav"]
+    assert call["thread"] == "voxtray-tray-actions", "menu actions must run off the GUI thread"
+
+
+def popup_windows(x11: X11Session) -> list[Any]:
+    """Mapped override-redirect windows (GTK menus) other than dunst's."""
+    d = x11.xdisplay()
+    try:
+        out = []
+        for win in d.screen().root.query_tree().children:
+            attrs = win.get_attributes()
+            if attrs.override_redirect and attrs.map_state == 2 and win.get_wm_class() != ("Dunst", "Dunst"):
+                g = win.get_geometry()
+                if g.width > 20 and g.height > 20:
+                    out.append(win.id)
+        return out
+    finally:
+        d.close()
+
+
+def test_menu_items_called_directly_reach_the_actions(tray_child: TrayChild) -> None:
+    tray_child.send("invoke", path=["Engine", "edge-tts"])
+    assert tray_child.expect(event="call", name="set_engine")["args"] == ["edge"]
+    tray_child.send("invoke", path=["Start at login"])
+    assert tray_child.expect(event="call", name="set_autostart")["args"] == ["True"]
+    tray_child.send("invoke", path=["Voices", "Add voice from file…"])
+    assert tray_child.expect(event="call", name="add_voice")["args"] == ["/tmp/picked.wav"]
+    tray_child.send("invoke", path=["New conversation"])
+    tray_child.expect(event="call", name="new_conversation")
+
+    def autostart_ticked() -> bool:
+        tray_child.events[:] = [e for e in tray_child.events if e["event"] != "menu"]
+        tray_child.send("menu")
+        items = tray_child.expect(event="menu")["items"]
+        return next(i for i in items if i["text"] == "Start at login")["checked"] is True
+
+    wait_for(autostart_ticked, 10, "the 'Start at login' tick after enabling it")
+
+
+def test_quit_from_the_menu_stops_every_thread(x11: X11Session, tray_child: TrayChild) -> None:
+    x, y, w, h = x11.tray_icons()[0]
+    x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
+    wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
+    x11.xdotool("key", "Up")  # from the top of a fresh menu, Up wraps to the last item: Quit
+    x11.xdotool("key", "Return")
+    tray_child.expect(event="call", name="quit")
+    exited = tray_child.expect(event="exited", timeout=15)
+    assert exited["threads"] == [], f"threads left running after Quit: {exited['threads']}"
+    assert tray_child.proc.wait(timeout=10) == 0
+    wait_for(lambda: not x11.tray_icons(), 10, "the icon to leave the tray")
