@@ -1,0 +1,236 @@
+"""Global hotkeys: the `keyboard` package on Windows, pynput on Linux/X11.
+
+    listener = HotkeyListener({settings.hotkey_ask: on_ask, settings.hotkey_stop: on_stop})  # validates
+    listener.start()     # raises HotkeyError with what to do when hotkeys cannot work here
+    listener.stop()
+
+Combos are written like "ctrl+alt+space": modifiers (ctrl, alt, shift, win) and one key (a letter or digit,
+f1-f24, or a named key such as space, enter, esc, tab, up, page_down), joined by '+', case-insensitive.
+A bad combo raises SettingsError naming the setting. Callbacks never run on the OS hook thread (a slow
+callback there would delay every key press system-wide): a dispatcher thread calls them, one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.errors import SettingsError, VoxTrayError
+
+log = logging.getLogger(__name__)
+
+MODIFIERS = {"ctrl": "ctrl", "control": "ctrl", "alt": "alt", "option": "alt", "shift": "shift",
+             "win": "win", "windows": "win", "super": "win", "cmd": "win", "meta": "win"}
+NAMED_KEYS = {
+    "space": "space", "enter": "enter", "return": "enter", "esc": "esc", "escape": "esc", "tab": "tab",
+    "backspace": "backspace", "delete": "delete", "del": "delete", "insert": "insert", "ins": "insert",
+    "home": "home", "end": "end", "page_up": "page_up", "pageup": "page_up", "pgup": "page_up",
+    "page_down": "page_down", "pagedown": "page_down", "pgdn": "page_down", "up": "up", "down": "down",
+    "left": "left", "right": "right", "pause": "pause", "print_screen": "print_screen",
+    "printscreen": "print_screen", "menu": "menu",
+    **{f"f{i}": f"f{i}" for i in range(1, 25)},
+}
+PUNCTUATION = set("`-=[];',./\\")
+_MOD_ORDER = ["ctrl", "alt", "shift", "win"]
+# Names as each backend spells them (where they differ from ours).
+_PYNPUT_MODS = {"ctrl": "<ctrl>", "alt": "<alt>", "shift": "<shift>", "win": "<cmd>"}
+_PYNPUT_KEYS = {"esc": "esc", "print_screen": "print_screen", "menu": "menu"}
+_KEYBOARD_MODS = {"ctrl": "ctrl", "alt": "alt", "shift": "shift", "win": "windows"}
+_KEYBOARD_KEYS = {"page_up": "page up", "page_down": "page down", "print_screen": "print screen",
+                  "backspace": "backspace", "esc": "esc"}
+HELP = ("Use modifiers (ctrl, alt, shift, win) and one key joined by '+', e.g. 'ctrl+alt+space' or "
+        "'ctrl+shift+f9'.")
+
+
+class HotkeyError(VoxTrayError):
+    """Global hotkeys cannot work here (no X11 display, hook not allowed, package missing)."""
+
+
+@dataclass(frozen=True)
+class Combo:
+    """A validated hotkey: a set of modifiers and one key, in canonical names."""
+
+    modifiers: tuple[str, ...]
+    key: str
+
+    def __str__(self) -> str:
+        return "+".join([*self.modifiers, self.key])
+
+    def for_pynput(self) -> str:
+        key = self.key if len(self.key) == 1 else f"<{_PYNPUT_KEYS.get(self.key, self.key)}>"
+        return "+".join([*(_PYNPUT_MODS[m] for m in self.modifiers), key])
+
+    def for_keyboard(self) -> str:
+        return "+".join([*(_KEYBOARD_MODS[m] for m in self.modifiers), _KEYBOARD_KEYS.get(self.key, self.key)])
+
+
+def parse_combo(text: str, setting: str = "hotkey") -> Combo:
+    """'Ctrl+Alt+Space' -> Combo(('ctrl', 'alt'), 'space'); raises SettingsError naming `setting`."""
+
+    def bad(why: str) -> SettingsError:
+        return SettingsError(f"'{setting}' is not a valid hotkey ('{text}'): {why}. {HELP}")
+
+    if not isinstance(text, str) or not text.strip():
+        raise bad("it is empty")
+    raw = text.strip().lower()
+    parts = [p.strip() for p in raw.split("+")]
+    if any(not p for p in parts):
+        raise bad("it has an empty part (two '+' in a row or a '+' at an end)")
+    mods: set[str] = set()
+    keys: list[str] = []
+    for part in parts:
+        name = part.replace(" ", "_").replace("-", "_") if len(part) > 1 else part
+        if name in MODIFIERS:
+            if MODIFIERS[name] in mods:
+                raise bad(f"'{part}' appears twice")
+            mods.add(MODIFIERS[name])
+        elif name in NAMED_KEYS:
+            keys.append(NAMED_KEYS[name])
+        elif len(name) == 1 and ((name.isalnum() and name.isascii()) or name in PUNCTUATION):
+            keys.append(name)
+        else:
+            raise bad(f"'{part}' is not a key name")
+    if len(keys) != 1:
+        raise bad("it needs exactly one key besides the modifiers" if keys else "it has no key, only modifiers")
+    key = keys[0]
+    if not mods and not (key.startswith("f") and len(key) > 1 and key[1:].isdigit()):
+        raise bad("a global hotkey needs at least one modifier (only f1-f24 may stand alone)")
+    return Combo(tuple(m for m in _MOD_ORDER if m in mods), key)
+
+
+def parse_bindings(bindings: dict[str, Callable[[], None]]) -> dict[Combo, Callable[[], None]]:
+    """Validate every combo; two names for the same combo are an error too."""
+    out: dict[Combo, Callable[[], None]] = {}
+    for text, callback in bindings.items():
+        combo = parse_combo(text)
+        if combo in out:
+            raise SettingsError(f"two hotkeys are both '{combo}' — give each action its own combo. {HELP}")
+        out[combo] = callback
+    return out
+
+
+def default_backend() -> str:
+    return "keyboard" if sys.platform == "win32" else "pynput"
+
+
+class HotkeyListener:
+    """Listens for global hotkeys and calls their callbacks (on its dispatcher thread, one at a time)."""
+
+    def __init__(self, bindings: dict[str, Callable[[], None]], *, backend: str | None = None) -> None:
+        self.bindings = parse_bindings(bindings)
+        self.backend = backend or default_backend()
+        if self.backend not in ("keyboard", "pynput"):
+            raise ValueError(f"unknown hotkey backend {self.backend!r}")
+        self._queue: queue.Queue[Combo | None] = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
+        self._pynput: Any = None
+        self._keyboard: Any = None
+        self._handles: list[Any] = []
+
+    @property
+    def running(self) -> bool:
+        return self._dispatcher is not None
+
+    def start(self) -> None:
+        if self._dispatcher is not None:
+            return
+        if self.backend == "keyboard":
+            self._start_keyboard()
+        else:
+            self._start_pynput()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="hotkeys", daemon=True)
+        self._dispatcher.start()
+        log.info("global hotkeys (%s): %s", self.backend, ", ".join(str(c) for c in self.bindings))
+
+    def stop(self) -> None:
+        if self._pynput is not None:
+            self._pynput.stopping = True
+            self._pynput.stop()
+            self._pynput.join(2.0)  # let it release its X connections before anything else closes
+            self._pynput = None
+        if self._keyboard is not None:
+            for handle in self._handles:
+                try:
+                    self._keyboard.remove_hotkey(handle)
+                except (KeyError, ValueError):
+                    pass
+            self._handles.clear()
+            self._keyboard = None
+        if self._dispatcher is not None:
+            self._queue.put(None)
+            self._dispatcher.join(timeout=2.0)
+            self._dispatcher = None
+
+    # ---- backends ----------------------------------------------------------------------------------
+    def _fire(self, combo: Combo) -> None:
+        """Called on the OS hook thread: only enqueue."""
+        self._queue.put(combo)
+
+    def _start_keyboard(self) -> None:
+        try:
+            import keyboard
+        except ImportError:
+            raise HotkeyError(
+                "global hotkeys need the 'keyboard' package on Windows — run: pip install keyboard"
+            ) from None
+        self._keyboard = keyboard
+        try:
+            for combo in self.bindings:
+                handle = keyboard.add_hotkey(combo.for_keyboard(), self._fire, args=(combo,), suppress=False)
+                self._handles.append(handle)
+        except (AssertionError, OSError, ImportError, ValueError) as exc:
+            self.stop()
+            raise HotkeyError(
+                f"global hotkeys could not be registered ({type(exc).__name__}: {exc}) — on Linux the "
+                "keyboard package needs root; VoxTray uses pynput there."
+            ) from None
+
+    def _start_pynput(self) -> None:
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            raise HotkeyError(
+                "global hotkeys need an X11 session (DISPLAY is not set); under Wayland, log in to an "
+                "X11 session or bind a desktop shortcut to `python -m daemon ask`."
+            )
+        try:
+            from pynput import keyboard as pk
+        except ImportError as exc:
+            raise HotkeyError(f"global hotkeys need pynput ({exc}) — run: pip install pynput") from None
+        mapping = {combo.for_pynput(): (lambda c=combo: self._fire(c)) for combo in self.bindings}
+
+        class QuietHotKeys(pk.GlobalHotKeys):
+            """pynput's X11 listener can hit a closed X connection while shutting down: ignore that then."""
+
+            stopping = False
+
+            def _run(self) -> None:
+                try:
+                    super()._run()  # type: ignore[misc]
+                except Exception:
+                    if not self.stopping:
+                        raise
+                    log.debug("pynput listener shutdown error ignored", exc_info=True)
+
+        try:
+            listener = QuietHotKeys(mapping)
+            listener.start()
+            listener.wait()
+        except Exception as exc:  # Xlib errors have no common base class
+            raise HotkeyError(f"global hotkeys could not start ({type(exc).__name__}: {exc}).") from None
+        self._pynput = listener
+
+    def _dispatch(self) -> None:
+        while True:
+            combo = self._queue.get()
+            if combo is None:
+                return
+            log.debug("hotkey %s", combo)
+            try:
+                self.bindings[combo]()
+            except Exception:  # a failing action must not end hotkeys
+                log.exception("hotkey %s action failed", combo)

@@ -1,0 +1,218 @@
+"""The question box: a small always-on-top Tk text box near the mouse pointer, on its own thread.
+
+    box = QuestionBox(on_submit=lambda question, t_hotkey: assistant.ask(question, t_hotkey=t_hotkey))
+    box.start()            # starts the Tk thread; raises PromptError when no display can be opened
+    box.open()             # any thread: show (or re-focus) the box; the hotkey's time is passed to on_submit
+    box.hide()             # any thread
+    box.stop()
+
+Enter asks (the box hides and `on_submit(question, t_hotkey)` runs on the Tk thread: keep it quick), Esc
+cancels, Up/Down walk through earlier questions. The window title is TITLE ("VoxTray — Ask"), so tests and
+window managers can find it. Tk is only ever touched from its own thread: other threads post requests to a
+queue that the Tk thread polls every POLL_MS.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from daemon.errors import VoxTrayError
+
+log = logging.getLogger(__name__)
+
+TITLE = "VoxTray — Ask"
+POLL_MS = 20
+HISTORY_MAX = 50
+WIDTH = 460
+
+
+class PromptError(VoxTrayError):
+    """The question box cannot open (no display / Tk missing)."""
+
+
+Submit = Callable[[str, "float | None"], None]
+
+
+class QuestionBox:
+    """The question box; every public method is safe to call from any thread."""
+
+    def __init__(self, on_submit: Submit, *, history: list[str] | None = None) -> None:
+        self.on_submit = on_submit
+        self.history: list[str] = list(history or [])[-HISTORY_MAX:]
+        self._requests: queue.Queue[tuple[str, float | None]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: str | None = None
+        self._visible = threading.Event()
+        self._t_hotkey: float | None = None
+        self._cursor = 0  # index into history while browsing with Up/Down
+        self._draft = ""
+        self._tk: Any = None
+        self._entry: Any = None
+
+    # ---- public (any thread) -----------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="question-box", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise PromptError("the question box did not start in time (Tk is not answering).")
+        if self._error:
+            self._thread = None
+            raise PromptError(self._error)
+
+    def open(self, t_hotkey: float | None = None) -> None:
+        """Show the box (or bring it back to the front); `t_hotkey` defaults to now."""
+        self._requests.put(("open", time.monotonic() if t_hotkey is None else t_hotkey))
+
+    def hide(self) -> None:
+        self._requests.put(("hide", None))
+
+    @property
+    def is_open(self) -> bool:
+        return self._visible.is_set()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._requests.put(("quit", None))
+        self._thread.join(timeout=3.0)
+        self._thread = None
+
+    # ---- Tk thread ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            import tkinter as tk
+
+            root = tk.Tk(className="voxtray")
+        except Exception as exc:  # ImportError, TclError (no display)
+            self._error = (f"the question box cannot open a window ({exc}); it needs a desktop session"
+                           " (and on Linux the python3-tk package).")
+            self._ready.set()
+            return
+        self._tk = root
+        try:
+            self._build(root, tk)
+            self._ready.set()
+            root.after(POLL_MS, self._poll)
+            root.mainloop()
+        finally:
+            self._visible.clear()
+            try:
+                root.destroy()
+            except Exception:
+                pass
+            # Tcl objects must die on the thread that made them: drop every reference and collect here.
+            self._tk = self._entry = None
+            del root
+            gc.collect()
+
+    def _build(self, root: Any, tk: Any) -> None:
+        root.withdraw()
+        root.title(TITLE)
+        root.resizable(False, False)
+        root.attributes("-topmost", True)
+        root.protocol("WM_DELETE_WINDOW", self._cancel)
+        frame = tk.Frame(root, padx=10, pady=8)
+        frame.pack(fill="both", expand=True)
+        tk.Label(frame, text="Ask (Enter to ask, Esc to cancel, Up for earlier questions)", anchor="w",
+                 font=("TkDefaultFont", 9)).pack(fill="x")
+        entry = tk.Entry(frame, font=("TkDefaultFont", 13), width=40)
+        entry.pack(fill="x", pady=(4, 0))
+        entry.bind("<Return>", lambda _e: self._submit())
+        entry.bind("<KP_Enter>", lambda _e: self._submit())
+        entry.bind("<Escape>", lambda _e: self._cancel())
+        entry.bind("<Up>", lambda _e: self._browse(-1))
+        entry.bind("<Down>", lambda _e: self._browse(+1))
+        self._entry = entry
+
+    def _poll(self) -> None:
+        root = self._tk
+        while True:
+            try:
+                verb, arg = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if verb == "open":
+                self._show(arg)
+            elif verb == "hide":
+                self._hide()
+            elif verb == "quit":
+                root.quit()
+                return
+        root.after(POLL_MS, self._poll)
+
+    def _show(self, t_hotkey: float | None) -> None:
+        root, entry = self._tk, self._entry
+        self._t_hotkey = t_hotkey
+        self._cursor = len(self.history)
+        if not self._visible.is_set():
+            entry.delete(0, "end")
+            x, y = root.winfo_pointerxy()
+            sw, sh = root.winfo_screenwidth(), root.winfo_screenheight()
+            x = max(0, min(x - WIDTH // 2, sw - WIDTH))
+            y = max(0, min(y + 16, sh - 90))
+            root.geometry(f"{WIDTH}x72+{x}+{y}")
+            root.deiconify()
+        root.lift()
+        root.attributes("-topmost", True)
+        entry.focus_force()
+        self._visible.set()
+        root.after(30, self._grab_focus)
+
+    def _grab_focus(self) -> None:
+        """Windows refuses focus to background processes unless asked this way."""
+        root, entry = self._tk, self._entry
+        if root is None or not self._visible.is_set():
+            return
+        if sys.platform == "win32":
+            try:
+                import ctypes
+
+                hwnd = int(root.wm_frame(), 16)
+                ctypes.windll.user32.SetForegroundWindow(hwnd)
+            except Exception:
+                log.debug("SetForegroundWindow failed", exc_info=True)
+        entry.focus_force()
+
+    def _hide(self) -> None:
+        if self._tk is not None:
+            self._tk.withdraw()
+        self._visible.clear()
+
+    def _cancel(self) -> None:
+        log.debug("question box cancelled")
+        self._hide()
+
+    def _submit(self) -> None:
+        question = self._entry.get().strip()
+        if not question:
+            return
+        if not self.history or self.history[-1] != question:
+            self.history.append(question)
+            del self.history[:-HISTORY_MAX]
+        self._hide()
+        try:
+            self.on_submit(question, self._t_hotkey)
+        except Exception:
+            log.exception("asking the question failed")
+
+    def _browse(self, step: int) -> None:
+        if not self.history:
+            return
+        entry = self._entry
+        if self._cursor == len(self.history):
+            self._draft = entry.get()
+        self._cursor = max(0, min(len(self.history), self._cursor + step))
+        text = self.history[self._cursor] if self._cursor < len(self.history) else self._draft
+        entry.delete(0, "end")
+        entry.insert(0, text)
+        entry.icursor("end")
