@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    known_verbs = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    known_verbs = set(VERBS)
     if not any(a in known_verbs for a in argv if not a.startswith("-")) and not {"-h", "--help", "--version"} & set(argv):
         argv.append("run")
     args = parser.parse_args(argv)

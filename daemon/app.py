@@ -1,4 +1,8 @@
-"""Composition root: builds the daemon's parts from Settings, starts and stops them in order, public verbs."""
+"""Composition root: builds the daemon's parts from Settings, starts and stops them in order, public verbs.
+
+No business logic lives here: each part is built from settings, wired to the Status bus, and registered
+with a stop function; parts stop in reverse order. pystray owns the main thread when a tray is available.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,60 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from daemon import __version__
+from daemon import settings as settings_mod
+from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.settings import Settings
-from daemon.status import StatusBus
+from daemon.speech.engines.base import VoiceRef
+from daemon.speech.player import AudioSink, Player
+from daemon.status import StatusBus, Tier
 
 log = logging.getLogger(__name__)
+
+
+class _NoDeviceSink:
+    """Stands in for the Player while no output device exists; retries opening one on every utterance."""
+
+    def __init__(self, settings: Settings, status: StatusBus) -> None:
+        self.settings = settings
+        self.status = status
+        self.output_rate = settings.output_sample_rate or 48000
+        self._player: Player | None = None
+
+    def _get(self) -> Player | None:
+        if self._player is None:
+            try:
+                self._player = Player(self.settings.output_device, self.settings.output_sample_rate, self.settings.volume)
+                self.status.update(message="")
+            except AudioDeviceError as exc:
+                self.status.update(message=str(exc))
+        return self._player
+
+    def play(self, samples: Any, rate: int) -> None:
+        player = self._get()
+        if player is not None:
+            player.play(samples, rate)
+
+    def end_source(self) -> None:
+        if self._player is not None:
+            self._player.end_source()
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        return self._player.drain(timeout) if self._player is not None else True
+
+    def close(self) -> None:
+        if self._player is not None:
+            self._player.close()
 
 
 class App:
@@ -27,6 +76,13 @@ class App:
         self.status = StatusBus()
         self._stop = threading.Event()
         self._stoppers: list[tuple[str, Callable[[], None]]] = []
+        self.tray: Any = None
+        self.speech: Any = None
+        self.assistant: Any = None
+        self.policy: Any = None
+        self.hotkeys: Any = None
+        self.prompt: Any = None  # the question box, created on first use
+        self._hotkeys_paused = False
 
     # --- lifecycle -----------------------------------------------------------------------------
     def on_stop(self, name: str, fn: Callable[[], None]) -> None:
@@ -36,6 +92,78 @@ class App:
     def start(self) -> None:
         """Build and start every part (nothing slow here: loading happens on worker threads)."""
         log.info("VoxTray %s starting (settings %s)", __version__, self.settings_path)
+        s, status = self.settings, self.status
+        status.update(tier=Tier.STARTING, voice=s.reference_path.stem, llm_url=s.remote_llm_url)
+
+        sink: AudioSink
+        try:
+            sink = Player(s.output_device, s.output_sample_rate, s.volume)
+        except AudioDeviceError as exc:
+            log.error("%s", exc)
+            status.update(message=str(exc))
+            sink = _NoDeviceSink(s, status)
+
+        from daemon.gpu.ollama import OllamaGuard
+        from daemon.gpu.vram import VramWatcher
+
+        watcher = VramWatcher(s, status)
+        watcher.start()
+        self.on_stop("VRAM watcher", watcher.stop)
+
+        from daemon.speech import stack
+
+        self.speech = stack.build(s, status, sink, headroom=self._headroom, on_oom=self._on_oom)
+        self.on_stop("speech", self.speech.close)
+
+        xtts = self.speech.engines.get("xtts")
+        if xtts is not None:
+            from daemon.gpu.policy import KeepWarmPolicy
+
+            self.policy = KeepWarmPolicy(s, watcher, xtts, OllamaGuard(s), status, notify=self._message)
+            self.policy.start()
+            self.on_stop("keep-warm policy", self.policy.stop)
+        else:
+            status.update(model_state="disabled")
+            self._publish_fallback_tier()
+
+        from daemon.brain.assistant import Assistant
+        from daemon.brain.client import LLMClient
+        from daemon.brain.conversation import Conversation
+        from daemon.brain.health import HealthPoller
+
+        client = LLMClient(s)
+        health = HealthPoller(client, status, interval_s=s.llm_health_interval_s)
+        if s.remote_llm_url:
+            health.start()
+        self.on_stop("LLM health", health.stop)
+        self.assistant = Assistant(
+            client, Conversation(s.history_turns, s.system_prompt), self.speech.pipeline, status,
+            voice=self.current_voice, health=health,
+        )
+        self.on_stop("assistant", self.assistant.close)
+        self._start_hotkeys()
+
+    def _publish_fallback_tier(self) -> None:
+        router = self.speech.router
+        try:
+            engine = router.choose()
+            tier = {"xtts": Tier.XTTS, "edge": Tier.EDGE, "system": Tier.SYSTEM}.get(engine.name, Tier.NONE)
+        except Exception:
+            tier = Tier.NONE
+        self.status.update(tier=tier, tier_reason="XTTS is off in settings" if tier != Tier.XTTS else "")
+
+    def _start_hotkeys(self) -> None:
+        try:
+            from daemon.desktop.hotkeys import HotkeyListener
+
+            self.hotkeys = HotkeyListener({self.settings.hotkey_ask: self.hotkey_ask, self.settings.hotkey_stop: self.stop_speaking})
+            self.hotkeys.start()
+            self.on_stop("hotkeys", self.hotkeys.stop)
+            log.info("hotkeys: %s asks, %s stops", self.settings.hotkey_ask, self.settings.hotkey_stop)
+        except VoxTrayError as exc:
+            self.hotkeys = None
+            log.warning("global hotkeys are off: %s", exc)
+            self.status.update(message=f"Hotkeys are off: {exc}")
 
     def shutdown(self) -> None:
         for name, fn in reversed(self._stoppers):
@@ -45,10 +173,6 @@ class App:
                 log.exception("stopping %s failed", name)
         self._stoppers.clear()
         log.info("VoxTray stopped")
-
-    def quit(self) -> None:
-        """Ask the daemon to stop (thread-safe)."""
-        self._stop.set()
 
     def _install_signals(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:
@@ -61,13 +185,200 @@ class App:
             signal.signal(signal.SIGBREAK, handler)
 
     def run(self) -> int:
-        """Start, wait for quit, stop. Returns the exit code."""
+        """Start, show the tray (or run headless), wait for quit, stop. Returns the exit code."""
         self._install_signals()
         try:
             self.start()
-            print("VoxTray is running headless (no tray). Press Ctrl+C to stop.", flush=True)
-            while not self._stop.wait(0.5):
-                pass
+            reason = "running headless (--headless)" if self.headless else ""
+            if not self.headless:
+                from daemon.desktop.tray import tray_available
+
+                ok, why = tray_available(wait_s=2.0)
+                reason = "" if ok else why
+            if reason:
+                print(f"VoxTray is running: {reason}. Press Ctrl+C to stop.", flush=True)
+                log.info("running headless: %s", reason)
+                while not self._stop.wait(0.5):
+                    pass
+            else:
+                self._run_tray()
         finally:
             self.shutdown()
         return 0
+
+    def _run_tray(self) -> None:
+        from daemon.desktop.notify import Notifier
+        from daemon.desktop.tray import Tray
+
+        self.tray = Tray(self.status, self, self.settings)
+        notifier = Notifier(
+            self.status, self.tray.notify, enabled=lambda: self.settings.notifications,
+            expect_clone=lambda: self.settings.use_local_cloning,
+        ).start()
+        self.on_stop("notifications", notifier.close)
+        print("VoxTray is running in the system tray.", flush=True)
+        if self._stop.is_set():
+            return
+        self.tray.run()
+
+    # --- public verbs (TrayActions, hotkeys, CLI) ----------------------------------------------
+    def quit(self) -> None:
+        """Ask the daemon to stop (thread-safe)."""
+        self._stop.set()
+        if self.tray is not None:
+            self.tray.stop()
+
+    def current_voice(self) -> VoiceRef | None:
+        path = self.settings.reference_path
+        return VoiceRef(path.stem, path) if path.is_file() else None
+
+    def hotkey_ask(self) -> None:
+        """Ask hotkey: barge-in if speaking, then open the question box."""
+        if self._hotkeys_paused:
+            return
+        t_hotkey = time.monotonic()
+        if self.assistant is not None and self.assistant.busy:
+            self.stop_speaking()
+        self._open_prompt(t_hotkey)
+
+    def ask(self, question: str | None = None) -> None:
+        """Open the question box (or ask `question` directly)."""
+        if question is not None:
+            self.assistant.ask(question, t_hotkey=time.monotonic())
+            return
+        self._open_prompt(time.monotonic())
+
+    def _open_prompt(self, t_hotkey: float) -> None:
+        from daemon.desktop.prompt import QuestionBox
+
+        try:
+            if self.prompt is None:
+                self.prompt = QuestionBox(on_submit=self._submit)
+                self.prompt.start()
+                self.on_stop("question box", self.prompt.stop)
+            self.prompt.open(t_hotkey)
+        except VoxTrayError as exc:
+            self._message(f"The question box cannot open: {exc}")
+
+    def _submit(self, question: str, t_hotkey: float | None) -> None:
+        self.assistant.ask(question, t_hotkey=t_hotkey)
+
+    def stop_speaking(self) -> None:
+        if self._hotkeys_paused and threading.current_thread().name.startswith("hotkey"):
+            return
+        if self.assistant is not None:
+            self.assistant.stop()
+        if self.speech is not None:
+            self.speech.pipeline.cancel()
+
+    def voices(self) -> list[str]:
+        from daemon.voices import VoiceLibrary
+
+        return [v.name for v in VoiceLibrary(self.settings).list()]
+
+    def use_voice(self, name: str) -> None:
+        """Switch voice: saved atomically, used from the next sentence, latents precomputed in the background."""
+        from daemon.voices import VoiceLibrary
+
+        ref = VoiceLibrary(self.settings).find(name)
+        assert ref.path is not None
+        try:
+            rel = ref.path.resolve().relative_to(self.settings.base_dir())
+            value = rel.as_posix()
+        except ValueError:
+            value = str(ref.path)
+        settings_mod.update(self.settings_path, cloning_reference_file=value)
+        self.settings.cloning_reference_file = value
+        self.status.update(voice=ref.name)
+        log.info("voice switched to %s", ref.name)
+        xtts = self.speech.engines.get("xtts") if self.speech else None
+        if xtts is not None:
+            threading.Thread(target=self._prepare_voice, args=(xtts, ref), name="latents", daemon=True).start()
+
+    @staticmethod
+    def _prepare_voice(xtts: Any, ref: VoiceRef) -> None:
+        try:
+            if xtts.loaded:
+                xtts.prepare_voice(ref)
+        except Exception as exc:
+            log.warning("could not precompute latents for %s: %s", ref.name, exc)
+
+    def add_voice(self, path: Path) -> None:
+        from daemon.voices import VoiceLibrary
+
+        xtts = self.speech.engines.get("xtts") if self.speech else None
+        try:
+            info = VoiceLibrary(self.settings).add(path)
+        except VoxTrayError as exc:
+            self._message(f"Could not add {path.name}: {exc}")
+            return
+        self._message(f"Added voice {info.name}")
+        if xtts is not None:
+            self._prepare_voice(xtts, VoiceRef(info.name, info.path))
+        if self.tray is not None:
+            self.tray.refresh()
+
+    def set_engine(self, name: str) -> None:
+        settings_mod.update(self.settings_path, engine=name)
+        self.settings.engine = name  # type: ignore[assignment]
+        log.info("engine set to %s", name)
+
+    def new_conversation(self) -> None:
+        if self.assistant is not None:
+            self.assistant.conversation.reset()
+
+    def toggle_hotkeys(self) -> None:
+        self._hotkeys_paused = not self._hotkeys_paused
+        self.status.update(hotkeys_paused=self._hotkeys_paused)
+
+    def open_settings(self) -> None:
+        _open_path(self.settings_path)
+
+    def open_voices_folder(self) -> None:
+        _open_path(self.settings.voices_path)
+
+    def open_log(self) -> None:
+        from daemon.logs import log_file
+
+        _open_path(log_file())
+
+    def set_autostart(self, enabled: bool) -> None:
+        from daemon.desktop import autostart
+
+        if enabled:
+            autostart.install()
+        else:
+            autostart.uninstall()
+
+    def autostart_enabled(self) -> bool:
+        from daemon.desktop import autostart
+
+        return bool(autostart.is_enabled())
+
+    # --- wiring --------------------------------------------------------------------------------
+    def _headroom(self) -> bool:
+        return True if self.policy is None else bool(self.policy.headroom())
+
+    def _on_oom(self) -> None:
+        if self.policy is not None:
+            self.policy.on_oom()
+
+    def _message(self, text: str) -> None:
+        log.info("%s", text)
+        self.status.update(message=text)
+
+
+def _open_path(path: Path) -> None:
+    """Open a file or folder with the desktop's default application."""
+    import os
+    import subprocess
+
+    try:
+        if sys.platform == "win32":
+            os.startfile(path)  # type: ignore[attr-defined]
+        elif sys.platform == "darwin":
+            subprocess.Popen(["open", str(path)])
+        else:
+            subprocess.Popen(["xdg-open", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        log.warning("could not open %s: %s", path, exc)

@@ -22,6 +22,7 @@ SCHEMA_FILENAME = "settings.schema.json"
 EngineName = Literal["xtts", "edge", "system"]
 EngineChoice = Literal["auto", "xtts", "edge", "system"]
 XTTS_MODEL_ID = "tts_models/multilingual/multi-dataset/xtts_v2"
+DEFAULT_ENGINE_ORDER: list[EngineName] = ["xtts", "edge", "system"]
 
 
 class Settings(BaseModel):
@@ -44,7 +45,7 @@ class Settings(BaseModel):
     # --- speech engines ---
     engine: EngineChoice = Field("auto", description="auto picks by health; or force one engine.")
     engine_order: list[EngineName] = Field(
-        default_factory=lambda: ["xtts", "edge", "system"],
+        default_factory=lambda: list(DEFAULT_ENGINE_ORDER),
         description="Fallback order of the engines, best first.",
     )
     voices_dir: str = Field("voices", description="Folder of voice reference clips (relative to the project).")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from daemon.errors import AudioDeviceError
-from daemon.speech.player import Player, WavSink
 from daemon.speech.audio import read_wav
+from daemon.speech.player import Player, WavSink
 from tests.fixtures.audio import AlsaCapture
 
 
@@ -90,5 +90,5 @@ def test_wav_sink_writes_one_file_at_its_rate(tmp_path: pytest.TempPathFactory) 
 
 
 def test_unknown_output_device_names_the_devices_there(alsa_capture: AlsaCapture) -> None:
-    with pytest.raises(AudioDeviceError, match="was not found. Output devices here"):
+    with pytest.raises(AudioDeviceError, match=r"was not found\. Output devices here"):
         Player(device="no-such-card")

@@ -37,7 +37,7 @@ class Engine(abc.ABC):
     def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
         """Synthesise one sentence, yielding audio chunks as soon as each is ready."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release resources (models, connections, processes)."""
 
     def synthesize(self, text: str, voice: VoiceRef | None = None) -> np.ndarray:
