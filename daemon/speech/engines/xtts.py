@@ -85,7 +85,10 @@ class XttsEngine(Engine):
             self._loaded = loaded
             try:
                 self._check_language()
-                self._warm_up(progress)
+                with loaded.lock:
+                    if not loaded.warmed:
+                        self._warm_up(progress)
+                        loaded.warmed = True
             except EngineError:
                 self.unload()
                 self._publish(model_state="failed")

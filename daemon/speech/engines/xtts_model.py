@@ -40,6 +40,7 @@ class LoadedModel:
     vram_used_mb: float | None
     lock: threading.RLock = field(default_factory=threading.RLock)  # one synthesis at a time
     users: int = 0
+    warmed: bool = False  # the warm-up synthesis ran on this model
 
 
 _registry: dict[tuple[str, str], LoadedModel] = {}
