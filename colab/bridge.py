@@ -408,7 +408,9 @@ def warm_model(upstream: str, model: str) -> None:
 # ---- main ----------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="VoxTray Colab bridge: LLM + authenticating proxy + public tunnel.")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"Ollama model to pull and serve ({DEFAULT_MODEL})")
+    p.add_argument("--model", default=None,
+                   help=f"Ollama model to pull and serve (default {DEFAULT_MODEL}); with --upstream: the model "
+                        "VoxTray should use (default: the first the server lists)")
     p.add_argument("--upstream", default="", help="use this running server instead of installing Ollama")
     p.add_argument("--server", choices=["ollama", "openai"], default="ollama", help="the upstream's API")
     p.add_argument("--upstream-key-env", default="BRIDGE_UPSTREAM_KEY",
@@ -440,6 +442,7 @@ class Bridge:
             self.upstream = a.upstream.rstrip("/")
             return wait_healthy(self.upstream, a.server, a.start_timeout, key=os.environ.get(a.upstream_key_env, ""))
         self.upstream = OLLAMA_URL
+        a.model = a.model or DEFAULT_MODEL
         install_ollama()
         self.ollama = start_ollama(WORK_DIR / "ollama.log")
         found = wait_healthy(self.upstream, "ollama", a.start_timeout, process=self.ollama)
@@ -458,13 +461,16 @@ class Bridge:
         kind = self.tunnel_kind()
         if kind == "none":
             return f"http://127.0.0.1:{self.port}"
+        if kind == "ngrok" and not os.environ.get("NGROK_AUTHTOKEN"):
+            raise BridgeError("ngrok needs your authtoken: copy it from https://dashboard.ngrok.com/get-started/"
+                              "your-authtoken into NGROK_AUTHTOKEN (or choose the cloudflared tunnel)")
         say(f"opening a {kind} tunnel")
         binary = ensure_tunnel_binary(kind)
         self.tunnel = open_tunnel(kind, self.port, binary, log_path=WORK_DIR / f"{kind}.log")
         return self.tunnel.url
 
     def announce(self, url: str) -> None:
-        model = self.args.model if self.args.server == "ollama" else ""
+        model = self.args.model or ""
         print("\n" + "=" * 78, flush=True)
         print("Paste this line into VoxTray (tray menu: Connect to Colab bridge…, or", flush=True)
         print("`python -m daemon connect` and paste it when asked):\n", flush=True)

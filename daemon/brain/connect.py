@@ -22,7 +22,7 @@ from daemon import settings as settings_mod
 from daemon.brain import secrets
 from daemon.brain.client import OLLAMA, LLMClient
 from daemon.brain.errors import LLMHTTPError, LLMProblem
-from daemon.brain.link import BRIDGE_DOWN, BridgeLink, describe_bridge_failure, parse_link
+from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError
 from daemon.settings import Settings
 
@@ -47,7 +47,8 @@ class ProbeResult:
 
     @property
     def summary(self) -> str:
-        return f"{self.server}, model {self.model}, first token in {self.first_token_s:.1f} s"
+        secs = f"{self.first_token_s:.2f}" if self.first_token_s < 1 else f"{self.first_token_s:.1f}"
+        return f"{self.server}, model {self.model}, first token in {secs} s"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def _fail(exc: BaseException, url: str) -> BridgeConnectError:
     status = exc.status if isinstance(exc, LLMHTTPError) else None
     reason = describe_bridge_failure(status if status is not None else exc)
     detail = str(exc)
-    if reason == BRIDGE_DOWN or reason.startswith("the bridge rejected"):
+    if reason == TOKEN_REJECTED:
+        return BridgeConnectError(f"could not connect to {url}: {reason}.")
+    if reason == BRIDGE_DOWN:
         return BridgeConnectError(f"could not connect to {url}: {reason}. (Details: {detail[:300]})")
     return BridgeConnectError(f"could not connect to {url}: {detail[:400]}")
 
