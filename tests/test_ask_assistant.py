@@ -28,7 +28,7 @@ from daemon.speech.engines.system import SystemEngine
 from daemon.speech.pipeline import Pipeline
 from daemon.speech.router import Router
 from daemon.status import Activity, StatusBus
-from tests.fixtures.llm_server import refused_url
+from tests.fixtures.llm_server import refused_url, warm
 from tests.fixtures.tones import Faulty, MemorySink
 
 FIRST = "The sky is blue because air scatters blue light."
@@ -40,7 +40,7 @@ class Rig:
                                      "llm_first_token_timeout_s": 1.0, "llm_idle_timeout_s": 0.5}
         self.settings = Settings(remote_llm_url=url, **{**values, **settings})  # type: ignore[arg-type]
         self.status = StatusBus()
-        self.engine = Faulty(SystemEngine(self.settings))
+        self.engine = Faulty(warm(SystemEngine(self.settings)))
         self.sink = MemorySink()
         self.router = Router({"system": self.engine}, self.settings, self.status, probe=False)
         self.pipeline = Pipeline(self.router, self.sink, self.settings, self.status)

@@ -1,0 +1,67 @@
+"""Hotkeys -> question box -> assistant: the "ask by hotkey" flow, ready for app.py to start and stop.
+
+    flow = AskFlow(settings, assistant, health=poller, paused=lambda: status.current.hotkeys_paused)
+    flow.start()     # Tk question box thread + global hotkeys; raises HotkeyError / PromptError / SettingsError
+    flow.stop()
+
+The ask hotkey stops any answer being spoken (barge-in), asks for a fresh LLM health check while the user
+types, and opens the question box; Enter in the box asks the assistant. The stop hotkey only stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from daemon.brain.assistant import Assistant
+from daemon.brain.health import HealthPoller
+from daemon.desktop.hotkeys import HotkeyListener
+from daemon.desktop.prompt import QuestionBox
+from daemon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AskFlow:
+    """Owns the HotkeyListener and the QuestionBox and wires them to the Assistant."""
+
+    def __init__(self, settings: Settings, assistant: Assistant, *, health: HealthPoller | None = None,
+                 paused: Callable[[], bool] | None = None, backend: str | None = None) -> None:
+        self.assistant = assistant
+        self.health = health
+        self.paused = paused or (lambda: False)
+        self.box = QuestionBox(self._submit)
+        self.hotkeys = HotkeyListener(
+            {settings.hotkey_ask: self.on_ask_hotkey, settings.hotkey_stop: self.on_stop_hotkey}, backend=backend
+        )
+
+    def start(self) -> None:
+        self.box.start()
+        try:
+            self.hotkeys.start()
+        except Exception:
+            self.box.stop()
+            raise
+
+    def stop(self) -> None:
+        self.hotkeys.stop()
+        self.box.stop()
+
+    def on_ask_hotkey(self) -> None:
+        """Barge-in and open the question box (also what a tray "Ask..." item should call)."""
+        if self.paused():
+            return
+        t = time.monotonic()
+        self.assistant.stop()
+        if self.health is not None:
+            self.health.check_soon()
+        self.box.open(t)
+
+    def on_stop_hotkey(self) -> None:
+        if self.paused():
+            return
+        self.assistant.stop()
+
+    def _submit(self, question: str, t_hotkey: float | None) -> None:
+        self.assistant.ask(question, t_hotkey=t_hotkey)
