@@ -343,17 +343,14 @@ class App:
         _open_path(log_file())
 
     def set_autostart(self, enabled: bool) -> None:
-        from daemon.desktop import autostart
+        from daemon.desktop.autostart import set_enabled
 
-        if enabled:
-            autostart.install()
-        else:
-            autostart.uninstall()
+        set_enabled(enabled)
 
     def autostart_enabled(self) -> bool:
-        from daemon.desktop import autostart
+        from daemon.desktop.autostart import is_enabled
 
-        return bool(autostart.is_enabled())
+        return is_enabled()
 
     # --- wiring --------------------------------------------------------------------------------
     def _headroom(self) -> bool:
