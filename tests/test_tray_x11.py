@@ -80,7 +80,7 @@ def tray_child(x11: X11Session) -> Any:
     try:
         ready = child.expect(timeout=30, event="ready")
         assert ready["available"], ready["why"]
-        wait_for(x11.tray_icons, 10, "the icon to be embedded in trayer")
+        wait_for(lambda: len(x11.tray_icons()) == 1, 10, "our icon (and only ours) to be embedded in trayer")
         yield child
     finally:
         child.close()
@@ -207,3 +207,22 @@ def test_quit_from_the_menu_stops_every_thread(x11: X11Session, tray_child: Tray
     assert exited["threads"] == [], f"threads left running after Quit: {exited['threads']}"
     assert tray_child.proc.wait(timeout=10) == 0
     wait_for(lambda: not x11.tray_icons(), 10, "the icon to leave the tray")
+
+
+def tray_available_in(x11: X11Session, backend: str | None = "gtk") -> list[Any]:
+    env = {**x11.env, **({"PYSTRAY_BACKEND": backend} if backend else {})}
+    code = "import json; from daemon.desktop.tray import tray_available; print(json.dumps(tray_available()))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result: list[Any] = json.loads(out.stdout)
+    return result
+
+
+def test_tray_available_finds_the_tray_host_and_picks_a_backend_itself(x11: X11Session) -> None:
+    ok, why = tray_available_in(x11, backend=None)
+    assert ok and "gtk backend, system tray found" in why
+
+
+def test_without_a_tray_host_the_daemon_is_told_to_run_headless(bare_x11: X11Session) -> None:
+    ok, why = tray_available_in(bare_x11)
+    assert not ok and "no system tray" in why and "headless" in why

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from functools import lru_cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -133,7 +134,14 @@ def render_icon(tier: Tier, activity: Activity = Activity.IDLE, size: int = 32) 
     _draw_mark(draw, tier, size)
     if activity is not Activity.IDLE:
         _draw_badge(draw, activity, size)
-    return image.resize((size, size), Image.Resampling.LANCZOS)
+    return image.resize((size, size), Image.Resampling.BOX)  # area average: exact coverage, no ringing
+
+
+def write_app_icon(path: Path, size: int = 256) -> Path:
+    """The application icon (XTTS green, idle) as a PNG, e.g. assets/voxtray.png for the autostart entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_icon(Tier.XTTS, Activity.IDLE, size).save(path)
+    return path
 
 
 def contact_sheet(sizes: tuple[int, ...] = (16, 24, 32, 64), background: RGB = (220, 218, 213)) -> Image.Image:

@@ -49,7 +49,7 @@ def tier_event(told: Tier, s: Status, expect_clone: bool = True) -> Event | None
         return "Fell back to edge-tts", reason or "The cloned voice is not available."
     if now is Tier.SYSTEM:
         return "Fell back to the system voice", reason or "Neither the cloned voice nor edge-tts is available."
-    return "Nothing can speak", (reason or "No speech engine works.") + " See Open log in the tray menu."
+    return "Nothing can speak", f"{(reason or 'No speech engine works').rstrip('.')}. See Open log in the tray menu."
 
 
 def llm_event(told: bool | None, s: Status) -> Event | None:

@@ -1,0 +1,316 @@
+"""Start VoxTray at login, per user: Windows' HKCU Run value, or an XDG autostart .desktop file on Linux.
+
+Not a Windows Service on purpose: services run in session 0, which has no desktop, so no tray icon, no hotkeys
+and no question box. Everything here is idempotent; `status()` tells the truth, including Windows'
+StartupApproved flag (Task Manager > Startup apps > Disabled) and a Linux entry with Hidden=true.
+Only the standard library is used, so install_service.py runs before the venv has its packages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Protocol
+
+from daemon import APP_ID
+from daemon.errors import VoxTrayError
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "VoxTray"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+REG_SZ = 1
+REG_BINARY = 3
+PTH_NAME = "voxtray.pth"  # puts the project on the venv's sys.path: a Run command starts in System32
+
+
+class AutostartError(VoxTrayError):
+    """Autostart cannot be set up here (no venv, unsupported platform, no permission)."""
+
+
+@dataclass(frozen=True)
+class AutostartState:
+    """What is registered now versus what `install` would register."""
+
+    installed: bool
+    enabled: bool  # installed and not switched off by the user
+    location: str  # the registry value or the .desktop file
+    command: str | None  # the registered command line
+    expected: str  # the command line `install` writes
+    note: str = ""
+
+    @property
+    def current(self) -> bool:
+        return self.installed and self.command == self.expected and not self.note.startswith("stale")
+
+    def describe(self) -> str:
+        if not self.installed:
+            return f"autostart: not installed ({self.location} is absent)."
+        if not self.enabled:
+            return f"autostart: disabled by the user ({self.note}). {self.location}\n  command: {self.command}"
+        if not self.current:
+            why = self.note or f"it runs {self.command!r}, expected {self.expected!r}"
+            return f"autostart: installed but stale ({why}); run `install` again. {self.location}"
+        return f"autostart: enabled. {self.location}\n  command: {self.command}"
+
+
+def venv_dir() -> Path:
+    """The virtual environment VoxTray runs from: this interpreter's venv, else the project's .venv."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix)
+    candidate = PROJECT_ROOT / ".venv"
+    if candidate.is_dir():
+        return candidate
+    raise AutostartError(
+        f"no virtual environment found (looked at {candidate}). Create it first (scripts/setup.sh on Linux; see the "
+        "README on Windows), then run install_service.py with its python."
+    )
+
+
+# --- Windows ----------------------------------------------------------------------------------------------------
+class Registry(Protocol):
+    """The HKEY_CURRENT_USER operations autostart needs (injected so tests need no winreg)."""
+
+    def get(self, key: str, name: str) -> tuple[object, int] | None: ...
+    def set(self, key: str, name: str, value: str | bytes, kind: int) -> None: ...
+    def delete(self, key: str, name: str) -> bool: ...
+
+
+class WinRegistry:
+    """Registry over winreg, HKEY_CURRENT_USER only."""
+
+    def get(self, key: str, name: str) -> tuple[object, int] | None:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as handle:
+                value, kind = winreg.QueryValueEx(handle, name)
+                return value, int(kind)
+        except FileNotFoundError:
+            return None
+
+    def set(self, key: str, name: str, value: str | bytes, kind: int) -> None:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+            winreg.SetValueEx(handle, name, 0, kind, value)
+
+    def delete(self, key: str, name: str) -> bool:
+        if sys.platform != "win32":
+            raise AutostartError("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+                winreg.DeleteValue(handle, name)
+                return True
+        except FileNotFoundError:
+            return False
+
+
+def disabled_by_user(approved: tuple[object, int] | None) -> bool:
+    """StartupApproved data is 12 bytes; an odd first byte (03, 07...) means switched off in Task Manager."""
+    if approved is None or not isinstance(approved[0], bytes | bytearray) or not approved[0]:
+        return False
+    return approved[0][0] & 1 == 1
+
+
+def windows_command(venv: PurePath) -> str:
+    """`"<venv>\\Scripts\\pythonw.exe" -m daemon run` (pythonw: no console window)."""
+    return f'"{venv / "Scripts" / "pythonw.exe"}" -m daemon run'
+
+
+class WindowsAutostart:
+    """The HKCU Run value `VoxTray`, plus a .pth so `-m daemon` imports from any working folder."""
+
+    def __init__(self, registry: Registry, venv: Path, project: Path = PROJECT_ROOT) -> None:
+        self.registry = registry
+        self.venv = venv
+        self.project = project
+        self.expected = windows_command(venv)
+        self.location = rf"HKEY_CURRENT_USER\{RUN_KEY}\{APP_NAME}"
+
+    @property
+    def pth_file(self) -> Path:
+        return self.venv / "Lib" / "site-packages" / PTH_NAME
+
+    def status(self) -> AutostartState:
+        found = self.registry.get(RUN_KEY, APP_NAME)
+        if found is None:
+            return AutostartState(False, False, self.location, None, self.expected)
+        command = str(found[0])
+        if disabled_by_user(self.registry.get(APPROVED_KEY, APP_NAME)):
+            return AutostartState(True, False, self.location, command, self.expected,
+                                  "Task Manager > Startup apps shows it Disabled; run `install` or tick "
+                                  "'Start at login' to enable it again")
+        note = ""
+        if command == self.expected and not self._pth_ok():
+            note = f"stale: {self.pth_file} is missing, so `-m daemon` would not be found"
+        return AutostartState(True, True, self.location, command, self.expected, note)
+
+    def _pth_ok(self) -> bool:
+        try:
+            return self.pth_file.read_text(encoding="utf-8").strip() == str(self.project)
+        except OSError:
+            return False
+
+    def install(self) -> AutostartState:
+        try:
+            if not self._pth_ok():
+                self.pth_file.parent.mkdir(parents=True, exist_ok=True)
+                self.pth_file.write_text(f"{self.project}\n", encoding="utf-8")
+            self.registry.set(RUN_KEY, APP_NAME, self.expected, REG_SZ)
+        except OSError as exc:
+            raise AutostartError(f"cannot set up autostart ({exc}); check the permissions of {self.venv}.") from None
+        if self.registry.delete(APPROVED_KEY, APP_NAME):
+            log.info("cleared Windows' StartupApproved entry for %s (enabled again)", APP_NAME)
+        log.info("autostart installed: %s = %s", self.location, self.expected)
+        return self.status()
+
+    def uninstall(self) -> bool:
+        removed = self.registry.delete(RUN_KEY, APP_NAME)
+        self.registry.delete(APPROVED_KEY, APP_NAME)
+        log.info("autostart %s", "removed" if removed else "was not installed")
+        return removed
+
+
+# --- Linux (XDG) ------------------------------------------------------------------------------------------------
+_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def _exec_arg(arg: str) -> str:
+    """One Exec argument, quoted per the Desktop Entry spec when it has reserved characters."""
+    arg = arg.replace("%", "%%")
+    if not any(ch in _RESERVED for ch in arg):
+        return arg
+    return '"' + "".join("\\" + ch if ch in '"`$\\' else ch for ch in arg) + '"'
+
+
+def _string_value(value: str) -> str:
+    """Escape a value of type string (backslash, newline, tab, carriage return)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
+def xdg_config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+class XdgAutostart:
+    """`$XDG_CONFIG_HOME/autostart/voxtray.desktop` running `<venv>/bin/python -m daemon run` in the project."""
+
+    def __init__(self, venv: Path, project: Path = PROJECT_ROOT, config_home: Path | None = None) -> None:
+        self.python = venv / "bin" / "python"
+        self.project = project
+        self.path = (config_home or xdg_config_home()) / "autostart" / f"{APP_ID}.desktop"
+        self.expected = _string_value(" ".join(_exec_arg(a) for a in (str(self.python), "-m", "daemon", "run")))
+        self.location = str(self.path)
+
+    def render(self) -> str:
+        icon = self.project / "assets" / "voxtray.png"
+        lines = [
+            "[Desktop Entry]",
+            "Type=Application",
+            f"Name={APP_NAME}",
+            "Comment=Ask a remote LLM with a hotkey and hear the answer in a cloned voice",
+            f"Exec={self.expected}",
+            f"Path={_string_value(str(self.project))}",
+            *([f"Icon={_string_value(str(icon))}"] if icon.is_file() else []),
+            "Terminal=false",
+            "X-GNOME-Autostart-enabled=true",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _read(self) -> dict[str, str] | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        entry: dict[str, str] = {}
+        group = ""
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                group = line
+            elif group == "[Desktop Entry]" and "=" in line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                entry[key.strip()] = value.strip()
+        return entry
+
+    def status(self) -> AutostartState:
+        entry = self._read()
+        if entry is None:
+            return AutostartState(False, False, self.location, None, self.expected)
+        command = entry.get("Exec")
+        if entry.get("Hidden", "").lower() == "true" or entry.get("X-GNOME-Autostart-enabled", "").lower() == "false":
+            return AutostartState(True, False, self.location, command, self.expected,
+                                  "the entry is switched off (Hidden=true or X-GNOME-Autostart-enabled=false), e.g. "
+                                  "in the desktop's Startup Applications; run `install` to enable it again")
+        note = ""
+        if command == self.expected and entry.get("Path") != _string_value(str(self.project)):
+            note = f"stale: it starts in {entry.get('Path')!r}, expected {str(self.project)!r}"
+        return AutostartState(True, True, self.location, command, self.expected, note)
+
+    def install(self) -> AutostartState:
+        text = self.render()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                current: str | None = self.path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                current = None
+            if current != text:
+                tmp = self.path.with_name(f".{self.path.name}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, self.path)
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path} ({exc.strerror}); check that folder's permissions.") from None
+        log.info("autostart installed: %s", self.path)
+        return self.status()
+
+    def uninstall(self) -> bool:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        log.info("autostart removed: %s", self.path)
+        return True
+
+
+# --- the current platform ----------------------------------------------------------------------------------------
+Autostart = WindowsAutostart | XdgAutostart
+
+
+def for_platform(registry: Registry | None = None, venv: Path | None = None) -> Autostart:
+    """The autostart mechanism of this OS."""
+    if sys.platform == "win32":
+        return WindowsAutostart(registry or WinRegistry(), venv or venv_dir())
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return XdgAutostart(venv or venv_dir())
+    raise AutostartError(f"start at login is supported on Windows and Linux only, not {sys.platform}.")
+
+
+def is_enabled() -> bool:
+    """For the tray's 'Start at login' tick: installed, enabled and pointing at this checkout."""
+    try:
+        state = for_platform().status()
+    except AutostartError:
+        return False
+    return state.enabled and state.current
+
+
+def set_enabled(enabled: bool) -> AutostartState:
+    """Install or remove the autostart entry (the tray's checkbox)."""
+    mechanism = for_platform()
+    if enabled:
+        return mechanism.install()
+    mechanism.uninstall()
+    return mechanism.status()

@@ -1,0 +1,56 @@
+"""Start VoxTray at login: `python install_service.py install|uninstall|status` (a thin CLI over autostart.py)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from daemon.desktop import autostart
+from daemon.errors import VoxTrayError
+
+DESCRIPTION = """\
+Make VoxTray start when you log in (for this user only), stop that, or say whether it will.
+
+Windows: a value named VoxTray under HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run that
+runs the venv's pythonw.exe -m daemon run. Linux: an XDG autostart file, $XDG_CONFIG_HOME/autostart/voxtray.desktop
+(~/.config/autostart by default), that runs the venv's python -m daemon run in this folder.
+"""
+
+EPILOG = """\
+Why not a Windows Service? Services run in session 0, which has no desktop: a service can never show a tray
+icon, catch a hotkey or open the question box. A per-user Run entry starts VoxTray inside your own session.
+
+status also reports an entry you switched off yourself (Task Manager > Startup apps on Windows, Startup
+Applications / Hidden=true on Linux); install switches it back on. Every command is safe to repeat.
+Exit codes: 0 ok (status: installed and enabled), 1 failure, 3 status: not installed, disabled or stale.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="install_service.py", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["install", "uninstall", "status"], help="what to do")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is done")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        mechanism = autostart.for_platform()
+        if args.command == "install":
+            state = mechanism.install()
+            print(state.describe())
+            return 0 if state.enabled and state.current else 1
+        if args.command == "uninstall":
+            removed = mechanism.uninstall()
+            print("autostart: removed." if removed else "autostart: was not installed; nothing to remove.")
+            return 0
+        state = mechanism.status()
+        print(state.describe())
+        return 0 if state.enabled and state.current else 3
+    except VoxTrayError as exc:
+        print(f"install_service.py: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Notifications derived from real StatusBus transitions, with the real rate limiter and timer.
+
+The `send` sink is a recorder (the desktop side is proven with dunst in test_tray_x11.py).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from daemon.desktop.notify import Notifier
+from daemon.status import StatusBus, Tier
+from tests.fixtures.x11 import wait_for
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, title: str, text: str) -> None:
+        with self.lock:
+            self.sent.append((title, text))
+
+    def titles(self) -> list[str]:
+        with self.lock:
+            return [t for t, _ in self.sent]
+
+
+def make(cooldown: float = 0.0, **kw: object) -> tuple[StatusBus, Sink, Notifier]:
+    bus, sink = StatusBus(), Sink()
+    return bus, sink, Notifier(bus, sink, cooldown_s=cooldown, **kw).start()  # type: ignore[arg-type]
+
+
+def test_start_on_xtts_is_silent_then_fallback_and_return_are_told_with_the_reason() -> None:
+    bus, sink, n = make()
+    bus.update(tier=Tier.XTTS, voice="bob.wav")
+    assert sink.sent == []
+    bus.update(tier=Tier.EDGE, tier_reason="XTTS ran out of GPU memory")
+    bus.update(tier=Tier.SYSTEM, tier_reason="edge-tts unreachable (no network)")
+    bus.update(tier=Tier.NONE, tier_reason="espeak-ng missing")
+    bus.update(tier=Tier.XTTS, tier_reason="")
+    n.close()
+    assert sink.sent == [
+        ("Fell back to edge-tts", "XTTS ran out of GPU memory"),
+        ("Fell back to the system voice", "edge-tts unreachable (no network)"),
+        ("Nothing can speak", "espeak-ng missing. See Open log in the tray menu."),
+        ("Back on the cloned voice", "XTTS is speaking again (bob.wav)."),
+    ]
+
+
+def test_starting_on_edge_is_silent_when_cloning_is_not_expected() -> None:
+    bus, sink, n = make(expect_clone=lambda: False)
+    bus.update(tier=Tier.EDGE, tier_reason="cloning is off")
+    n.close()
+    assert sink.sent == []
+    bus, sink, n = make()
+    bus.update(tier=Tier.EDGE, tier_reason="no GPU")
+    n.close()
+    assert sink.sent == [("Fell back to edge-tts", "no GPU")]
+
+
+def test_llm_unreachable_and_back_and_ollama_stopped_messages() -> None:
+    bus, sink, n = make()
+    bus.update(llm_url="https://x.trycloudflare.com", llm_ok=True)
+    bus.update(llm_ok=False, llm_note="HTTP 502 from the tunnel")
+    bus.update(llm_ok=True, llm_note="")
+    bus.update(message="Stopped Ollama (pid 4242) to free VRAM for XTTS")
+    bus.update(message="")
+    n.close()
+    assert sink.titles() == ["LLM unreachable", "LLM reachable again", "Freed VRAM"]
+    assert sink.sent[0][1].startswith("HTTP 502 from the tunnel. Check that the Colab notebook")
+    assert sink.sent[2][1] == "Stopped Ollama (pid 4242) to free VRAM for XTTS"
+
+
+def test_a_flap_inside_the_cooldown_says_nothing_more() -> None:
+    bus, sink, n = make(cooldown=0.3)
+    bus.update(tier=Tier.XTTS)
+    bus.update(tier=Tier.EDGE, tier_reason="GPU busy")
+    bus.update(tier=Tier.XTTS)  # inside the cooldown
+    bus.update(tier=Tier.EDGE)  # and back: the user was last told "edge", which is true again
+    threading.Event().wait(0.6)  # proving an absence: past the cooldown, a deferred notification would be out
+    n.close()
+    assert sink.titles() == ["Fell back to edge-tts"]
+
+
+def test_changes_inside_the_cooldown_are_summarised_when_it_ends() -> None:
+    bus, sink, n = make(cooldown=0.3)
+    bus.update(tier=Tier.XTTS)
+    bus.update(tier=Tier.EDGE, tier_reason="GPU busy")
+    bus.update(tier=Tier.XTTS)
+    bus.update(tier=Tier.SYSTEM, tier_reason="offline")
+    assert sink.titles() == ["Fell back to edge-tts"]
+    wait_for(lambda: len(sink.titles()) == 2, 3, "the deferred notification")
+    n.close()
+    assert sink.sent[1] == ("Fell back to the system voice", "offline")
+
+
+def test_disabled_notifications_are_only_logged_and_close_cancels_pending() -> None:
+    bus, sink, n = make(enabled=lambda: False)
+    bus.update(tier=Tier.XTTS)
+    bus.update(tier=Tier.EDGE)
+    n.close()
+    assert sink.sent == []
+    bus, sink, n = make(cooldown=0.2)
+    bus.update(tier=Tier.XTTS)
+    bus.update(tier=Tier.EDGE)
+    bus.update(tier=Tier.SYSTEM)  # pending
+    n.close()
+    bus.update(tier=Tier.NONE)
+    threading.Event().wait(0.4)
+    assert sink.titles() == ["Fell back to edge-tts"]
+    assert not any(t.name == "voxtray-notify" for t in threading.enumerate())
+
+
+def test_a_failing_sink_does_not_break_the_bus() -> None:
+    bus = StatusBus()
+
+    def boom(title: str, text: str) -> None:
+        raise RuntimeError("no notification daemon")
+
+    n = Notifier(bus, boom, cooldown_s=0).start()
+    assert bus.update(tier=Tier.XTTS) and bus.update(tier=Tier.EDGE)
+    n.close()
