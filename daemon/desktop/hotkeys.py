@@ -115,6 +115,19 @@ def parse_bindings(bindings: dict[str, Callable[[], None]]) -> dict[Combo, Calla
     return out
 
 
+def _nudge_xrecord(listener: Any) -> None:
+    """pynput's X11 stop() queues its 'disable' on the connection its thread is blocked reading, so the
+    thread only ends at the next X event; sending the disable on the other connection ends it now."""
+    display, context = getattr(listener, "_display_stop", None), getattr(listener, "_context", None)
+    if display is None or context is None:
+        return
+    try:
+        display.record_disable_context(context)
+        display.flush()
+    except Exception:
+        log.debug("XRecord nudge failed", exc_info=True)
+
+
 def default_backend() -> str:
     return "keyboard" if sys.platform == "win32" else "pynput"
 
@@ -150,10 +163,11 @@ class HotkeyListener:
 
     def stop(self) -> None:
         if self._pynput is not None:
-            self._pynput.stopping = True
-            self._pynput.stop()
-            self._pynput.join(2.0)  # let it release its X connections before anything else closes
-            self._pynput = None
+            listener, self._pynput = self._pynput, None
+            listener.stopping = True
+            listener.stop()
+            _nudge_xrecord(listener)
+            listener.join(2.0)  # let it release its X connections before anything else closes
         if self._keyboard is not None:
             for handle in self._handles:
                 try:
