@@ -384,12 +384,14 @@ def _post_lines(url: str, payload: dict[str, Any], timeout: float) -> Iterable[d
 def pull_model(upstream: str, model: str) -> None:
     """`ollama pull` through the API, with progress every ~10 %."""
     say(f"pulling {model} (first time: a few minutes)")
-    shown = -10
+    shown, layer = -10, ""
     for event in _post_lines(upstream + "/api/pull", {"model": model, "stream": True}, timeout=3600):
         if event.get("error"):
             raise BridgeError(f"Ollama could not pull '{model}': {event['error']} — check the model name "
                               "at https://ollama.com/library")
         total, done = event.get("total") or 0, event.get("completed") or 0
+        if event.get("digest", layer) != layer:  # progress restarts for each layer of the model
+            shown, layer = -10, event.get("digest", "")
         if total and done * 100 // total >= shown + 10:
             shown = done * 100 // total
             say(f"  {event.get('status', '')[:40]} {shown}% of {total / 1e9:.1f} GB")

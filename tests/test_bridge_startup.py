@@ -4,6 +4,7 @@ missing. (Installing Ollama and opening a real tunnel need Colab and the interne
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from daemon import settings as settings_mod
 from daemon.brain import secrets
 from daemon.brain.link import parse_link
 from daemon.settings import Settings
-from tests.fixtures.bridge import BRIDGE_PY, MODEL, OllamaStandIn, free_port_url, start_bridge
+from tests.fixtures.bridge import BRIDGE_PY, MODEL, OllamaStandIn, free_port_url, load_bridge_module, start_bridge
 
 
 def test_bridge_prints_one_pasteable_link_with_url_token_and_model(ollama_standin: OllamaStandIn) -> None:
@@ -83,3 +84,23 @@ def test_get_token_prefers_the_settings_file_then_the_keyring_then_the_environme
     memory_keyring[("voxtray", "llm_api_key")] = "from-keyring"
     assert secrets.get_token(Settings()) == "from-keyring"
     assert secrets.get_token(Settings(llm_api_key="from-file")) == "from-file"
+
+
+def test_model_pull_shows_progress_per_layer_then_loads_the_model(
+    ollama_standin: OllamaStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bridge = load_bridge_module()
+    ollama_standin.reset()
+    bridge.pull_model(ollama_standin.url, MODEL)
+    bridge.warm_model(ollama_standin.url, MODEL)
+    out = capsys.readouterr().out
+    assert out.count("% of 2.0 GB") == 5 and out.count("% of 0.0 GB") == 5  # 0..100 % for each layer
+    assert f"{MODEL} is ready" in out
+    generate = [json.loads(r[3]) for r in ollama_standin.requests if r[1] == "/api/generate"]
+    assert generate == [{"model": MODEL, "prompt": "", "keep_alive": -1}]
+
+
+def test_a_model_ollama_cannot_pull_is_a_clear_error(ollama_standin: OllamaStandIn) -> None:
+    bridge = load_bridge_module()
+    with pytest.raises(bridge.BridgeError, match="Ollama could not pull 'no-such-model': pull model manifest"):
+        bridge.pull_model(ollama_standin.url, "no-such-model")
