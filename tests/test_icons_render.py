@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,10 @@ def test_icons_are_cached_and_too_small_sizes_are_refused() -> None:
 
 def test_contact_sheet_and_app_icon_are_written(tmp_path: Path, x11_artifacts: Path) -> None:
     sheet = contact_sheet()
-    sheet.save(x11_artifacts / "tray" / "icons.png") if (x11_artifacts / "tray").is_dir() else None
+    (x11_artifacts / "tray").mkdir(exist_ok=True)
+    tmp = x11_artifacts / "tray" / f".icons.{os.getpid()}.png"
+    sheet.save(tmp)
+    os.replace(tmp, x11_artifacts / "tray" / "icons.png")
     assert sheet.width > 64 * 3 * 4 and sheet.height > 64 * 5
     icon = write_app_icon(tmp_path / "voxtray.png")
     assert icon.stat().st_size > 0

@@ -9,6 +9,8 @@ saved under artifacts/tray/ (or $VOXTRAY_ARTIFACTS/tray/).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -101,11 +103,22 @@ def icon_colour(x11: X11Session, shot: Path) -> str:
         return dominant_colour(img.crop((x, y, x + w, y + h)))
 
 
-def show_tier(x11: X11Session, child: TrayChild, shot: Path, colour: str, **changes: Any) -> Path:
+def show_tier(x11: X11Session, child: TrayChild, artefact: Path, colour: str, **changes: Any) -> Path:
+    """Publish `changes`, wait until the screen shows a `colour` icon, keep that screenshot as `artefact`."""
     if changes:
         child.send("status", changes=changes)
+    shot = x11.workdir / artefact.name  # private: concurrent test runs share the artefacts folder
     wait_for(lambda: icon_colour(x11, shot) == colour, 10, f"a {colour} tray icon (last: {icon_colour(x11, shot)})")
+    publish(shot, artefact)
     return shot
+
+
+def publish(src: Path, dest: Path) -> None:
+    """Copy into the artefacts folder atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 def test_icon_colour_follows_the_status_bus_green_amber_red_green(x11: X11Session, tray_child: TrayChild,
@@ -122,7 +135,8 @@ def test_icon_colour_follows_the_status_bus_green_amber_red_green(x11: X11Sessio
     strip = Image.new("RGB", (sum(c.width for c in crops), crops[0].height), "white")
     for i, c in enumerate(crops):
         strip.paste(c, (i * c.width, 0))
-    strip.resize((strip.width * 4, strip.height * 4), Image.Resampling.NEAREST).save(out / "series.png")
+    strip.resize((strip.width * 4, strip.height * 4), Image.Resampling.NEAREST).save(x11.workdir / "series.png")
+    publish(x11.workdir / "series.png", out / "series.png")
 
 
 def test_fallback_shows_a_desktop_notification_with_the_reason(x11: X11Session, tray_child: TrayChild) -> None:
@@ -152,7 +166,7 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
     x, y, w, h = x11.tray_icons()[0]
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
-    x11.screenshot(x11_artifacts / "tray" / "menu-open.png")
+    publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
     # keyboard through the real GTK menu: Down x3 = Voices, Right opens it on alice, Down = bob, Return clicks
     for key in ("Down", "Down", "Down", "Right", "Down", "Return"):
         x11.xdotool("key", key)
