@@ -7,6 +7,7 @@ import never leaves a half-written voice behind. Latents live in `voices/.cache/
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import re
@@ -87,7 +88,7 @@ class VoiceLibrary:
         ]
         return sorted((VoiceInfo(p.stem, p) for p in files), key=lambda v: v.name.lower())
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [v.name for v in self.list()]
 
     def find(self, name_or_path: str) -> VoiceRef:

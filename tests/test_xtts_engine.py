@@ -55,13 +55,23 @@ def test_chunks_arrive_before_the_sentence_is_synthesised_and_first_chunk_is_sma
     assert all(c.dtype == np.float32 and c.ndim == 1 and np.abs(c).max() <= 1.0 for c in chunks)
     assert arrivals[0] < total / 2, f"first audio at {arrivals[0]:.2f}s of {total:.2f}s: not streaming"
 
-    # A later sentence of the same reply uses the larger chunk; begin_utterance() brings the small one back.
-    later = list(engine.stream("And a second one.", voice))
-    assert later[0].size > chunks[0].size
-    engine.begin_utterance()
-    again = list(engine.stream("A new reply.", voice))
-    assert again[0].size < later[0].size
     assert engine.measured_rtf is not None and engine.measured_rtf > 0
+
+    # A later sentence of the same reply uses the larger chunk; begin_utterance() brings the small one back.
+    # (Only the first chunk of each is taken: abandoning a stream must release the model for the next one.)
+    later = _first_chunk(engine, "And a second one.", voice)
+    assert later.size > chunks[0].size
+    engine.begin_utterance()
+    again = _first_chunk(engine, "A new reply.", voice)
+    assert again.size < later.size
+
+
+def _first_chunk(engine: XttsEngine, text: str, voice: VoiceRef) -> np.ndarray:
+    gen = engine.stream(text, voice)
+    try:
+        return next(iter(gen))
+    finally:
+        gen.close()  # type: ignore[attr-defined]
 
 
 def test_the_model_loads_once_for_many_threads_and_engines(

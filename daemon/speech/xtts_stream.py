@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ def autocast(loaded: Any, fp16: bool = True) -> contextlib.AbstractContextManage
 
 def generate(
     loaded: Any, text: str, language: str, gpt_cond_latent: Any, speaker_embedding: Any, options: dict[str, Any]
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """Chunks of one `inference_stream` call as float32 arrays; holds the model lock for the whole sentence."""
     import torch
 
