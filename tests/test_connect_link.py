@@ -129,3 +129,14 @@ def test_refused_connection_and_html_json_errors_read_as_bridge_down() -> None:
 def test_a_timeout_says_so_instead_of_calling_the_bridge_down() -> None:
     said = describe_bridge_failure(TimeoutError("timed out"))
     assert "did not answer in time" in said
+
+
+def test_llm_client_errors_map_to_the_same_sentences() -> None:
+    from daemon.brain.errors import LLMHTTPError, LLMNotAnLLMError, LLMUnreachableError
+
+    assert describe_bridge_failure(LLMHTTPError("refused", 401)) == TOKEN_REJECTED
+    assert describe_bridge_failure(LLMHTTPError("Bad gateway", 502)) == BRIDGE_DOWN
+    assert describe_bridge_failure(LLMNotAnLLMError("HTTP 530, an HTML page at /api/tags")) == BRIDGE_DOWN
+    assert describe_bridge_failure(LLMUnreachableError("cannot reach (Name or service not known)")) == BRIDGE_DOWN
+    said = describe_bridge_failure(LLMHTTPError("the remote LLM has no model 'x' (HTTP 404: not found)", 404))
+    assert said.startswith("the LLM server answered HTTP 404: the remote LLM has no model 'x'")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from daemon import settings as settings_mod
 from daemon.brain import secrets
 from daemon.brain.client import OLLAMA, LLMClient
-from daemon.brain.errors import LLMHTTPError, LLMProblem
+from daemon.brain.errors import LLMProblem
 from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError
 from daemon.settings import Settings
@@ -65,8 +65,7 @@ class ConnectResult:
 
 def _fail(exc: BaseException, url: str) -> BridgeConnectError:
     """One message: what went wrong (bridge down / token rejected / server said) and the detail."""
-    status = exc.status if isinstance(exc, LLMHTTPError) else None
-    reason = describe_bridge_failure(status if status is not None else exc)
+    reason = describe_bridge_failure(exc)
     detail = str(exc)
     if reason == TOKEN_REJECTED:
         return BridgeConnectError(f"could not connect to {url}: {reason}.")

@@ -193,10 +193,8 @@ def describe_bridge_failure(problem: BaseException | int | None, body: str | byt
     daemon's LLM errors); `body` is the response body when there was one.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    status = problem if isinstance(problem, int) else getattr(problem, "status", None)
-    if not isinstance(status, int):
-        status = getattr(problem, "status_code", None)
-    if isinstance(status, int) and not isinstance(status, bool):
+    status = problem if isinstance(problem, int) and not isinstance(problem, bool) else None
+    if status is not None:
         if status == 401:
             return TOKEN_REJECTED
         if _looks_html(text):
@@ -216,8 +214,14 @@ def describe_bridge_failure(problem: BaseException | int | None, body: str | byt
                 return BRIDGE_DOWN
             if name == "LLMHTTPError":
                 code = getattr(e, "status", None)
+                if code == 404 and not _looks_html(text):
+                    # the server itself answered (tunnel 404s are HTML pages): e.g. "model not found"
+                    return f"the LLM server answered HTTP 404: {str(e)[:200]}"
                 if isinstance(code, int):
                     return describe_bridge_failure(code, text)
+            code = getattr(e, "status", getattr(e, "status_code", None))
+            if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+                return describe_bridge_failure(code, text)
         message = " ".join(str(e) for e in _chain(problem)).lower()
         if any(marker in message for marker in _DNS_MARKERS) or "connection refused" in message:
             return BRIDGE_DOWN
