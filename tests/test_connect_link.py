@@ -127,8 +127,11 @@ def test_refused_connection_and_html_json_errors_read_as_bridge_down() -> None:
 
 
 def test_a_timeout_says_so_instead_of_calling_the_bridge_down() -> None:
-    said = describe_bridge_failure(TimeoutError("timed out"))
-    assert "did not answer in time" in said
+    from daemon.brain.errors import LLMTimeoutError
+
+    assert "did not answer in time" in describe_bridge_failure(TimeoutError("timed out"))
+    assert "did not answer in time" in describe_bridge_failure(LLMTimeoutError("no first token within 30 s"))
+    assert describe_bridge_failure(200, '{"models": []}') == ""
 
 
 def test_llm_client_errors_map_to_the_same_sentences() -> None:

@@ -190,7 +190,8 @@ def describe_bridge_failure(problem: BaseException | int | None, body: str | byt
     """One sentence for the tray/notification/voice: bridge down, token rejected, or what the server said.
 
     `problem` is an HTTP status code, or the exception a request raised (requests/urllib/http.client/the
-    daemon's LLM errors); `body` is the response body when there was one.
+    daemon's LLM errors); `body` is the response body when there was one. A status below 400 with a
+    non-HTML body is no failure: the answer is then "".
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
     status = problem if isinstance(problem, int) and not isinstance(problem, bool) else None
@@ -227,7 +228,7 @@ def describe_bridge_failure(problem: BaseException | int | None, body: str | byt
             return BRIDGE_DOWN
         if _looks_html(text):
             return BRIDGE_DOWN
-        if isinstance(problem, TimeoutError) or "timed out" in message:
+        if isinstance(problem, TimeoutError) or "timed out" in message or type(problem).__name__ == "LLMTimeoutError":
             return "the LLM server did not answer in time — it may be loading the model; try again in a minute"
         return f"the LLM server could not be used ({type(problem).__name__}: {str(problem)[:160]})"
     return BRIDGE_DOWN if _looks_html(text) else "the LLM server could not be used"
