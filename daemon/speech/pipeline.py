@@ -192,6 +192,7 @@ class Pipeline:
         """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
         with self._lock:
             job = self._job
+            live = job is not None and job.result.end is None
             self._utterance += 1
             if job is not None:
                 job.cancel.set()
@@ -199,7 +200,8 @@ class Pipeline:
         self.sink.stop()
         if job is not None:
             job.done.set()
-            log.info("utterance %d cancelled", job.utterance)
+            if live:
+                log.info("utterance %d cancelled", job.utterance)
 
     def close(self) -> None:
         """Cancel anything in progress and stop the worker (the sink is closed by its owner)."""
