@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import queue
 import sys
@@ -43,6 +44,7 @@ class SystemEngine(Engine):
         self._lock = threading.Lock()
         self._init_error: str | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="voxtray-sys-"))
+        self._names = itertools.count()
 
     # pyttsx3 lives on its own thread; every call is a job run there.
     def _run(self, fn: Callable[[Any], Any], timeout: float = 60.0) -> Any:
@@ -110,10 +112,14 @@ class SystemEngine(Engine):
 
     def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
         """The whole sentence at once (the system voice cannot stream), silence trimmed."""
-        path = self._tmp / f"{threading.get_ident()}-{id(text)}.wav"
+        path = self._tmp / f"utt-{next(self._names)}.wav"  # unique: an abandoned call never shares a file
         try:
-            self._run(lambda e: self._synth_file(e, text, path))
-            if not path.exists() or path.stat().st_size <= 44:
+            for _attempt in range(2):  # the espeak driver occasionally returns before writing: retry once
+                self._run(lambda e: self._synth_file(e, text, path))
+                if path.exists() and path.stat().st_size > 44:
+                    break
+                log.debug("system voice wrote no audio for %r; retrying", text[:40])
+            else:
                 raise EngineError("the system voice produced no audio")
             samples, rate = read_wav(path)
         except EngineError:
