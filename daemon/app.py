@@ -83,6 +83,7 @@ class App:
         self.hotkeys: Any = None
         self.prompt: Any = None  # the question box, created on first use
         self._hotkeys_paused = False
+        self._starter: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     def on_stop(self, name: str, fn: Callable[[], None]) -> None:
@@ -185,10 +186,9 @@ class App:
             signal.signal(signal.SIGBREAK, handler)
 
     def run(self) -> int:
-        """Start, show the tray (or run headless), wait for quit, stop. Returns the exit code."""
+        """Show the tray at once (or run headless), start the parts, wait for quit, stop. Returns the exit code."""
         self._install_signals()
         try:
-            self.start()
             reason = "running headless (--headless)" if self.headless else ""
             if not self.headless:
                 from daemon.desktop.tray import tray_available
@@ -198,15 +198,19 @@ class App:
             if reason:
                 print(f"VoxTray is running: {reason}. Press Ctrl+C to stop.", flush=True)
                 log.info("running headless: %s", reason)
+                self.start()
                 while not self._stop.wait(0.5):
                     pass
             else:
                 self._run_tray()
         finally:
+            if self._starter is not None:
+                self._starter.join(timeout=60)
             self.shutdown()
         return 0
 
     def _run_tray(self) -> None:
+        """The tray owns the main thread; the rest starts on a worker thread once the icon is visible."""
         from daemon.desktop.notify import Notifier
         from daemon.desktop.tray import Tray
 
@@ -216,10 +220,21 @@ class App:
             expect_clone=lambda: self.settings.use_local_cloning,
         ).start()
         self.on_stop("notifications", notifier.close)
+
+        def start_in_background() -> None:
+            def starter() -> None:
+                try:
+                    self.start()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    self._message(f"VoxTray could not start: {exc}")
+
+            self._starter = threading.Thread(target=starter, name="startup", daemon=True)
+            self._starter.start()
+
         print("VoxTray is running in the system tray.", flush=True)
-        if self._stop.is_set():
-            return
-        self.tray.run()
+        if not self._stop.is_set():
+            self.tray.run(on_ready=start_in_background)
 
     # --- public verbs (TrayActions, hotkeys, CLI) ----------------------------------------------
     def quit(self) -> None:
