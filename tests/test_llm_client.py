@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -24,7 +23,7 @@ from daemon.brain.errors import (
     LLMUnreachableError,
 )
 from daemon.settings import Settings
-from tests.fixtures.llm_server import DEFAULT_TOKENS, LLMStandIn, _handler, refused_url
+from tests.fixtures.llm_server import DEFAULT_TOKENS, LLMStandIn, _handler, _QuietServer, refused_url
 
 ANSWER = "".join(DEFAULT_TOKENS)
 Q = [{"role": "user", "content": "Why is the sky blue?"}]
@@ -104,7 +103,7 @@ def test_refused_then_listening_succeeds_on_the_retry(llm_server) -> None:
 
     def late_start() -> None:
         time.sleep(0.1)
-        server = ThreadingHTTPServer(("127.0.0.1", port), _handler(cfg))
+        server = _QuietServer(("127.0.0.1", port), _handler(cfg))
         server.daemon_threads = True
         cfg._server = server
         server.serve_forever(0.02)
