@@ -130,10 +130,14 @@ class XttsEngine(Engine):
             progress("warming up XTTS", None)
         t0 = time.perf_counter()
         ref = self.settings.reference_path
+        gpt = spk = None
         if ref.is_file():
-            lat = self.prepare_voice(VoiceRef(ref.stem, ref))
-            gpt, spk = lat.gpt_cond_latent, lat.speaker_embedding
-        else:
+            try:  # precomputes the reference's latents too; a bad reference must not block the model
+                lat = self.prepare_voice(VoiceRef(ref.stem, ref))
+                gpt, spk = lat.gpt_cond_latent, lat.speaker_embedding
+            except EngineUnavailableError as exc:
+                log.warning("warming up without the reference voice: %s", exc)
+        if gpt is None:
             gpt, spk = self._synthetic_latents()
         loaded = self._model()
         gen = xtts_stream.generate(loaded, WARMUP_TEXT, self._language(), gpt, spk, self._options(4))

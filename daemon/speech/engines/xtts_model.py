@@ -46,6 +46,7 @@ class LoadedModel:
 _registry: dict[tuple[str, str], LoadedModel] = {}
 _registry_lock = threading.Lock()
 _key_locks: dict[tuple[str, str], threading.Lock] = {}
+_download_lock = threading.Lock()  # one download at a time, however many engines ask
 
 
 def resolve_device(settings: Settings) -> str:
@@ -125,7 +126,8 @@ def resolve_folder(settings: Settings, progress: Progress | None = None) -> Path
             )
         return local
     if raw.startswith("tts_models/"):
-        return _download(raw, settings, progress)
+        with _download_lock:
+            return _download(raw, settings, progress)
     raise EngineUnavailableError(
         f"xtts_model_path '{raw}' is neither a folder that exists nor a coqui model id: set it to "
         f"'{XTTS_MODEL_ID}' (downloaded on first use) or to a folder with {', '.join(REQUIRED_FILES)}."
