@@ -21,7 +21,7 @@ from tests.fixtures.llm_server import DEFAULT_TOKENS, warm
 
 
 def test_first_audio_is_captured_before_the_last_token_is_sent(llm_server, alsa_capture) -> None:
-    srv = llm_server(api="openai", tokens=DEFAULT_TOKENS * 2, delay_s=0.05)
+    srv = llm_server(api="openai", tokens=DEFAULT_TOKENS * 4, delay_s=0.05)
     settings = Settings(remote_llm_url=srv.url, engine="system", use_local_cloning=False,
                         output_sample_rate=alsa_capture.rate)
     status = StatusBus()
@@ -56,7 +56,8 @@ def test_first_audio_is_captured_before_the_last_token_is_sent(llm_server, alsa_
     assert srv.t_stream_end is not None and srv.t_last_token is not None and srv.t_first_token is not None
     assert first_audio[0] < srv.t_last_token, (
         f"first audio {first_audio[0] - srv.t_first_token:.2f} s after the first token, "
-        f"the last token at {srv.t_last_token - srv.t_first_token:.2f} s")
+        f"the last token at {srv.t_last_token - srv.t_first_token:.2f} s; "
+        f"{assistant.last_timings.describe() if assistant.last_timings else ''}")
     t = assistant.last_timings
     assert t is not None and t.first_audio is not None and t.end is not None
     assert t.first_audio < srv.t_last_token < t.end and t.first_token is not None
