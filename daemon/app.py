@@ -80,8 +80,7 @@ class App:
         self.speech: Any = None
         self.assistant: Any = None
         self.policy: Any = None
-        self.hotkeys: Any = None
-        self.prompt: Any = None  # the question box, created on first use
+        self.flow: Any = None  # hotkeys + question box (desktop.ask_flow.AskFlow)
         self._hotkeys_paused = False
         self._starter: threading.Thread | None = None
 
@@ -142,7 +141,7 @@ class App:
             voice=self.current_voice, health=health,
         )
         self.on_stop("assistant", self.assistant.close)
-        self._start_hotkeys()
+        self._start_ask_flow(health)
 
     def _publish_fallback_tier(self) -> None:
         router = self.speech.router
@@ -153,18 +152,20 @@ class App:
             tier = Tier.NONE
         self.status.update(tier=tier, tier_reason="XTTS is off in settings" if tier != Tier.XTTS else "")
 
-    def _start_hotkeys(self) -> None:
-        try:
-            from daemon.desktop.hotkeys import HotkeyListener
+    def _start_ask_flow(self, health: Any) -> None:
+        """Global hotkeys + question box; without them (no display) the CLI and tray still work."""
+        from daemon.desktop.ask_flow import AskFlow
 
-            self.hotkeys = HotkeyListener({self.settings.hotkey_ask: self.hotkey_ask, self.settings.hotkey_stop: self.stop_speaking})
-            self.hotkeys.start()
-            self.on_stop("hotkeys", self.hotkeys.stop)
-            log.info("hotkeys: %s asks, %s stops", self.settings.hotkey_ask, self.settings.hotkey_stop)
+        try:
+            flow = AskFlow(self.settings, self.assistant, health=health, paused=lambda: self._hotkeys_paused)
+            flow.start()
         except VoxTrayError as exc:
-            self.hotkeys = None
             log.warning("global hotkeys are off: %s", exc)
             self.status.update(message=f"Hotkeys are off: {exc}")
+            return
+        self.flow = flow
+        self.on_stop("hotkeys and question box", flow.stop)
+        log.info("hotkeys: %s asks, %s stops", self.settings.hotkey_ask, self.settings.hotkey_stop)
 
     def shutdown(self) -> None:
         for name, fn in reversed(self._stoppers):
@@ -247,40 +248,20 @@ class App:
         path = self.settings.reference_path
         return VoiceRef(path.stem, path) if path.is_file() else None
 
-    def hotkey_ask(self) -> None:
-        """Ask hotkey: barge-in if speaking, then open the question box."""
-        if self._hotkeys_paused:
-            return
-        t_hotkey = time.monotonic()
-        if self.assistant is not None and self.assistant.busy:
-            self.stop_speaking()
-        self._open_prompt(t_hotkey)
-
     def ask(self, question: str | None = None) -> None:
         """Open the question box (or ask `question` directly)."""
+        if self.assistant is None:
+            self._message("VoxTray is still starting; try again in a moment.")
+            return
         if question is not None:
             self.assistant.ask(question, t_hotkey=time.monotonic())
-            return
-        self._open_prompt(time.monotonic())
-
-    def _open_prompt(self, t_hotkey: float) -> None:
-        from daemon.desktop.prompt import QuestionBox
-
-        try:
-            if self.prompt is None:
-                self.prompt = QuestionBox(on_submit=self._submit)
-                self.prompt.start()
-                self.on_stop("question box", self.prompt.stop)
-            self.prompt.open(t_hotkey)
-        except VoxTrayError as exc:
-            self._message(f"The question box cannot open: {exc}")
-
-    def _submit(self, question: str, t_hotkey: float | None) -> None:
-        self.assistant.ask(question, t_hotkey=t_hotkey)
+        elif self.flow is not None:
+            self.assistant.stop()
+            self.flow.box.open(time.monotonic())
+        else:
+            self._message("The question box needs a desktop session; use `python -m daemon ask` instead.")
 
     def stop_speaking(self) -> None:
-        if self._hotkeys_paused and threading.current_thread().name.startswith("hotkey"):
-            return
         if self.assistant is not None:
             self.assistant.stop()
         if self.speech is not None:
