@@ -28,6 +28,7 @@ from daemon.brain.client import ChatStream, LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMProblem
 from daemon.brain.health import HealthPoller
+from daemon.brain.link import explain_llm_failure
 from daemon.speech.engines.base import VoiceRef
 from daemon.status import Activity, StatusBus
 
@@ -242,16 +243,17 @@ class Assistant:
         self.status.update(**changes)
 
     def _failed(self, t: AnswerTimings, exc: LLMProblem, item: _Ask, voice: VoiceRef | None) -> None:
-        t.error, t.error_kind, t.spoken_error = str(exc), type(exc).__name__, exc.spoken
+        note, spoken = explain_llm_failure(exc, self.client.url)
+        t.error, t.error_kind, t.spoken_error = note, type(exc).__name__, spoken or exc.spoken
         t.end = time.monotonic()
         log.error("LLM: %s (%s)", exc, t.describe())
-        self.status.update(llm_ok=False, llm_note=str(exc), message=str(exc))
+        self.status.update(llm_ok=False, llm_note=note, message=note)
         if self.health is not None:
             self.health.check_soon()
         if self._current(item.generation):
             self.status.update(activity=Activity.SPEAKING)
             try:
-                self.pipeline.speak_text(exc.spoken, voice)
+                self.pipeline.speak_text(t.spoken_error, voice)
             except Exception:
                 log.exception("could not speak the error message")
         self.status.update(activity=Activity.IDLE)

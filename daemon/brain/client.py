@@ -182,7 +182,9 @@ class LLMClient:
                 return False, "the server lists no models — pull one or set llm_model"
             return True, f"{self._api}, model {self._model}"
         except LLMProblem as exc:
-            return False, str(exc)
+            from daemon.brain.link import explain_llm_failure
+
+            return False, explain_llm_failure(exc, self.url)[0]
 
     def chat(self, messages: list[dict[str, str]]) -> ChatStream:
         """Send the conversation; returns the stream of answer deltas (raises LLMProblem before any)."""

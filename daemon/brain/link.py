@@ -232,3 +232,24 @@ def describe_bridge_failure(problem: BaseException | int | None, body: str | byt
             return "the LLM server did not answer in time — it may be loading the model; try again in a minute"
         return f"the LLM server could not be used ({type(problem).__name__}: {str(problem)[:160]})"
     return BRIDGE_DOWN if _looks_html(text) else "the LLM server could not be used"
+
+
+TUNNEL_SUFFIXES = (".trycloudflare.com", ".ngrok-free.app", ".ngrok-free.dev", ".ngrok.app", ".ngrok.io")
+SPOKEN = {
+    BRIDGE_DOWN: "The Colab bridge is down. Restart the notebook and paste the new link.",
+    TOKEN_REJECTED: "The bridge rejected the token. Paste the link the notebook printed.",
+}
+
+
+def is_bridge_url(url: str) -> bool:
+    """Does remote_llm_url point at a tunnel (a Colab bridge) rather than a server of the user's own?"""
+    host = (urlsplit(url.strip()).hostname or "").lower()
+    return host.endswith(TUNNEL_SUFFIXES)
+
+
+def explain_llm_failure(exc: BaseException, url: str) -> tuple[str, str | None]:
+    """(note for the tray, sentence to speak or None) — bridge wording when the URL is a tunnel."""
+    if not is_bridge_url(url):
+        return str(exc), None
+    note = describe_bridge_failure(exc)
+    return note, SPOKEN.get(note)
