@@ -89,10 +89,12 @@ class XttsEngine(Engine):
                     if not loaded.warmed:
                         self._warm_up(progress)
                         loaded.warmed = True
-            except EngineError:
+            except Exception as exc:
                 self.unload()
                 self._publish(model_state="failed")
-                raise
+                if isinstance(exc, EngineError):
+                    raise
+                raise EngineError(f"XTTS warm-up failed: {exc.__class__.__name__}: {str(exc)[:200]}") from exc
             self._publish(model_state="warm")
 
     def unload(self) -> None:

@@ -178,6 +178,14 @@ def _load(folder: Path, device: str, progress: Progress | None) -> LoadedModel:
 
 def acquire(settings: Settings, progress: Progress | None = None) -> LoadedModel:
     """The shared model for these settings, loading it once per process (thread-safe)."""
+    try:
+        import torch  # noqa: F401
+        import TTS  # noqa: F401
+    except (ImportError, OSError) as exc:  # torchaudio/torchcodec built for another torch fail with OSError
+        raise EngineUnavailableError(
+            f"XTTS cannot run: {exc}. Install the requirements (pip install -r requirements.txt; "
+            "on Windows the CUDA torch first, see the README)."
+        ) from None
     device = resolve_device(settings)
     folder = resolve_folder(settings, progress)
     key = (str(folder.resolve()), device)
