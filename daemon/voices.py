@@ -140,6 +140,7 @@ class VoiceLibrary:
         tmp = Path(tmp_name)
         try:
             write_wav(tmp, samples, VOICE_RATE)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a voice is an ordinary file
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
