@@ -81,6 +81,7 @@ class App:
         self.assistant: Any = None
         self.policy: Any = None
         self.flow: Any = None  # hotkeys + question box (desktop.ask_flow.AskFlow)
+        self.health: Any = None
         self._hotkeys_paused = False
         self._starter: threading.Thread | None = None
 
@@ -132,7 +133,7 @@ class App:
         from daemon.brain.health import HealthPoller
 
         client = LLMClient(s)
-        health = HealthPoller(client, status, interval_s=s.llm_health_interval_s)
+        health = self.health = HealthPoller(client, status, interval_s=s.llm_health_interval_s)
         if s.remote_llm_url:
             health.start()
         self.on_stop("LLM health", health.stop)
@@ -318,6 +319,39 @@ class App:
         settings_mod.update(self.settings_path, engine=name)
         self.settings.engine = name  # type: ignore[assignment]
         log.info("engine set to %s", name)
+
+    def connect_bridge(self, link: str) -> None:
+        """Tray "Connect to Colab bridge…": probe and save the link, then use it at once."""
+        from daemon.brain.connect import connect_link
+
+        try:
+            result = connect_link(link, self.settings_path)
+        except VoxTrayError as exc:
+            self._message(f"Could not connect: {exc}")
+            return
+        self._message(f"Connected: {result.summary}")
+        self.reload_settings()
+
+    def reload_settings(self) -> None:
+        """Re-read settings.json into the running daemon (a bad file is reported and ignored)."""
+        try:
+            new = settings_mod.load(self.settings_path)
+        except VoxTrayError as exc:
+            self._message(str(exc))
+            return
+        for key in Settings.model_fields:
+            if getattr(self.settings, key) != getattr(new, key):
+                setattr(self.settings, key, getattr(new, key))
+        if self.assistant is not None and self.health is not None:
+            from daemon.brain.client import LLMClient
+
+            client = LLMClient(self.settings)
+            self.assistant.client = self.health.client = client
+            self.status.update(llm_url=self.settings.remote_llm_url)
+            if self.settings.remote_llm_url:
+                self.health.start()
+                self.health.check_soon()
+        log.info("settings reloaded from %s", self.settings_path)
 
     def new_conversation(self) -> None:
         if self.assistant is not None:

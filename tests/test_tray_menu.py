@@ -36,7 +36,7 @@ def test_menu_has_every_command_in_order() -> None:
     assert texts(menu) == [
         "Ask…", "Stop speaking", "Voices", "Engine", "-",
         "Voice: starting (model not loaded)", "GPU: unknown", "LLM: not configured", "-",
-        "New conversation", "Pause hotkeys", "-", "Open settings", "Open voices folder", "Open log", "-",
+        "New conversation", "Connect to Colab bridge…", "Pause hotkeys", "-", "Open settings", "Open voices folder", "Open log", "-",
         "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]

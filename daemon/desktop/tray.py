@@ -48,6 +48,7 @@ class TrayActions(Protocol):
     def autostart_enabled(self) -> bool: ...
     def voices(self) -> list[str]: ...
     def quit(self) -> None: ...
+    def connect_bridge(self, link: str) -> None: ...
 
 
 def pick_audio_file() -> Path | None:
@@ -66,6 +67,29 @@ def pick_audio_file() -> Path | None:
     return Path(chosen) if chosen else None
 
 
+def ask_bridge_link() -> str | None:
+    """The Colab bridge link: from the clipboard when it holds one, else asked for in a small dialog."""
+    import tkinter
+    from tkinter import simpledialog
+
+    root = tkinter.Tk()
+    root.withdraw()
+    try:
+        try:
+            clip = root.clipboard_get().strip()
+        except tkinter.TclError:
+            clip = ""
+        if clip.startswith("voxtray://"):
+            return clip
+        root.attributes("-topmost", True)
+        text = simpledialog.askstring(
+            "Connect to Colab bridge", "Paste the voxtray://connect?... line the notebook printed:", parent=root
+        )
+    finally:
+        root.destroy()
+    return text.strip() if text else None
+
+
 class Tray:
     """`Tray(bus, actions, settings).run(on_ready)` on the main thread; `.stop()` from anywhere."""
 
@@ -76,12 +100,14 @@ class Tray:
         settings: Any,
         *,
         pick_file: Callable[[], Path | None] = pick_audio_file,
+        ask_link: Callable[[], str | None] = ask_bridge_link,
         refresh_s: float = REFRESH_S,
     ) -> None:
         self._bus = status
         self._actions = actions
         self._engine = str(getattr(settings, "engine", "auto"))
         self._pick_file = pick_file
+        self._ask_link = ask_link
         self._refresh_s = refresh_s
         self._icon: Any = None
         self._pystray: Any = None
@@ -107,6 +133,7 @@ class Tray:
             open_log=self._job(actions.open_log),
             set_autostart=lambda on: self.submit(lambda: actions.set_autostart(on)),
             quit=self._job(actions.quit),
+            connect_bridge=self._job(lambda: self._connect_bridge(actions)),
         )
 
     # --- public API -------------------------------------------------------------------------------------------
@@ -175,6 +202,11 @@ class Tray:
         path = self._pick_file()
         if path is not None:
             self._actions.add_voice(path)
+
+    def _connect_bridge(self, actions: TrayActions) -> None:
+        link = self._ask_link()
+        if link:
+            actions.connect_bridge(link)
 
     def _action_loop(self) -> None:
         while True:

@@ -70,6 +70,7 @@ class Handlers:
     open_log: Callable[[], None]
     set_autostart: Callable[[bool], None]
     quit: Callable[[], None]
+    connect_bridge: Callable[[], None] = lambda: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -140,6 +141,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry(llm_line(s), enabled=False),
         SEPARATOR,
         Entry("New conversation", action=h.new_conversation),
+        Entry("Connect to Colab bridge…", action=h.connect_bridge),
         Entry("Resume hotkeys" if s.hotkeys_paused else "Pause hotkeys", action=h.toggle_hotkeys),
         SEPARATOR,
         Entry("Open settings", action=h.open_settings),
