@@ -8,9 +8,34 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+class Listeners(Generic[F]):
+    """A thread-safe list of callbacks: add() returns an unsubscribe function; snapshot() for calling."""
+
+    def __init__(self) -> None:
+        self._items: list[F] = []
+        self._lock = threading.Lock()
+
+    def add(self, listener: F) -> Callable[[], None]:
+        with self._lock:
+            self._items.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._items:
+                    self._items.remove(listener)
+
+        return remove
+
+    def snapshot(self) -> list[F]:
+        with self._lock:
+            return list(self._items)
 
 
 class Tier(str, Enum):
@@ -58,7 +83,7 @@ class StatusBus:
     """Holds the current Status; `update` publishes a new snapshot to listeners only when it changed."""
 
     _status: Status = field(default_factory=Status)
-    _listeners: list[Listener] = field(default_factory=list)
+    _listeners: Listeners[Listener] = field(default_factory=Listeners)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -67,15 +92,7 @@ class StatusBus:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call listener(old, new) on every change; returns an unsubscribe function."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def update(self, **changes: Any) -> bool:
         """Apply changes; returns True (and notifies) if anything actually changed."""
@@ -85,7 +102,7 @@ class StatusBus:
             if new == old:
                 return False
             self._status = new
-            listeners = list(self._listeners)
+            listeners = self._listeners.snapshot()
         for listener in listeners:
             try:
                 listener(old, new)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.settings import Settings
-from daemon.status import StatusBus
+from daemon.status import Listeners, StatusBus
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class VramWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._listeners: list[ReadingListener] = []
+        self._listeners: Listeners[ReadingListener] = Listeners()
         self._reading: VramReading | None = None
         self._initialised = False
         self._available: bool | None = None  # None: not tried yet
@@ -143,15 +143,7 @@ class VramWatcher:
 
     def subscribe(self, listener: ReadingListener) -> Callable[[], None]:
         """Call listener(reading) after every successful poll (on the watcher's thread); returns unsubscribe."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     # --- lifecycle ---
     def start(self) -> None:
@@ -190,7 +182,7 @@ class VramWatcher:
         """Read NVML now, publish to Status and listeners; returns the reading (None if unavailable)."""
         with self._lock:
             reading = self._read()
-            listeners = list(self._listeners) if reading is not None else []
+            listeners = self._listeners.snapshot() if reading is not None else []
         if reading is None:
             self._status.update(gpu_name="", vram_total_mb=None, vram_free_mb=None, gpu_note=self._note)
             return None
