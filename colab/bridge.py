@@ -85,8 +85,11 @@ def make_link(url: str, token: str, model: str = "") -> str:
 
 
 def new_token() -> str:
-    """A fresh random bearer token (256 bits, URL-safe)."""
-    return secrets.token_urlsafe(32)
+    """A fresh random bearer token (256 bits, URL-safe, never starting with '-' so CLIs don't take it for an option)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 # ---- the authenticating proxy --------------------------------------------------------------------------

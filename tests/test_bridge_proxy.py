@@ -180,3 +180,10 @@ def test_upstream_key_replaces_the_bridge_token(start_proxy_thread: Any, ollama_
     status, _, _ = _request(url, "GET", "/api/version", None, {"Authorization": f"Bearer {token}"})
     assert status == 200
     assert ollama_standin.requests[0][2]["Authorization"] == "Bearer sk-upstream"
+
+
+def test_tokens_never_start_with_a_dash_so_command_lines_cannot_mistake_them_for_options() -> None:
+    bridge = load_bridge_module()
+    tokens = [bridge.new_token() for _ in range(2000)]
+    assert not [t for t in tokens if t.startswith("-")]
+    assert len(set(tokens)) == len(tokens) and all(len(t) >= 43 for t in tokens)

@@ -157,10 +157,10 @@ def test_plain_url_with_token_option_works_and_a_link_with_token_option_is_refus
     running_bridge: RunningBridge, settings_file: Path, no_keyring: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = settings_file.read_bytes()
-    assert run_connect(settings_file, running_bridge.link, "--token", running_bridge.token) == 2
+    assert run_connect(settings_file, running_bridge.link, f"--token={running_bridge.token}") == 2
     assert "--token is only for a plain http(s) URL" in capsys.readouterr().err
     assert settings_file.read_bytes() == before
-    assert run_connect(settings_file, running_bridge.url, "--token", running_bridge.token) == 0
+    assert run_connect(settings_file, running_bridge.url, f"--token={running_bridge.token}") == 0
     assert settings_mod.load(settings_file, check=False).remote_llm_url == running_bridge.url
 
 
