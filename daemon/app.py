@@ -50,6 +50,10 @@ class _NoDeviceSink:
         if player is not None:
             player.play(samples, rate)
 
+    def warm(self, timeout: float | None = None) -> bool:
+        player = self._get()
+        return player.warm(timeout) if player is not None else False
+
     def end_source(self) -> None:
         if self._player is not None:
             self._player.end_source()
@@ -158,7 +162,8 @@ class App:
         from daemon.desktop.ask_flow import AskFlow
 
         try:
-            flow = AskFlow(self.settings, self.assistant, health=health, paused=lambda: self._hotkeys_paused)
+            flow = AskFlow(self.settings, self.assistant, health=health, paused=lambda: self._hotkeys_paused,
+                           prepare=self._warm_audio)
             flow.start()
         except VoxTrayError as exc:
             log.warning("global hotkeys are off: %s", exc)
@@ -259,6 +264,7 @@ class App:
         elif self.flow is not None:
             self.assistant.stop()
             self.flow.box.open(time.monotonic())
+            self._warm_audio()
         else:
             self._message("The question box needs a desktop session; use `python -m daemon ask` instead.")
 
@@ -383,6 +389,13 @@ class App:
         return is_enabled()
 
     # --- wiring --------------------------------------------------------------------------------
+    def _warm_audio(self) -> None:
+        """Start the output stream while the user types, so the first sentence plays at once."""
+        sink = self.speech.sink if self.speech is not None else None
+        warm = getattr(sink, "warm", None)
+        if warm is not None:
+            threading.Thread(target=warm, name="audio-warm", daemon=True).start()
+
     def _headroom(self) -> bool:
         return True if self.policy is None else bool(self.policy.headroom())
 

@@ -92,3 +92,23 @@ def test_wav_sink_writes_one_file_at_its_rate(tmp_path: pytest.TempPathFactory) 
 def test_unknown_output_device_names_the_devices_there(alsa_capture: AlsaCapture) -> None:
     with pytest.raises(AudioDeviceError, match=r"was not found\. Output devices here"):
         Player(device="no-such-card")
+
+
+def test_a_warmed_stream_plays_at_once(alsa_capture: AlsaCapture) -> None:
+    """warm() (called by the ask hotkey while the user types) pays the device's start-up before speech.
+
+    In this rig (ALSA over PulseAudio) a cold stream takes ~1.8 s to start consuming; warmed, the first
+    frames reach the device within a few blocks.
+    """
+    player = Player(sample_rate=alsa_capture.rate)
+    try:
+        assert player.warm(timeout=10)
+        assert loud(alsa_capture.read()) == 0  # warm means silence so far
+        t0 = time.monotonic()
+        player.play(tone(440, 0.5, 24000), 24000)
+        alsa_capture.wait_for_audio(0.01, timeout=5)
+        first = time.monotonic() - t0
+        assert player.drain(timeout=5)
+    finally:
+        player.close()
+    assert first < 0.3, f"first audio {first:.2f} s after play() on a warm stream"

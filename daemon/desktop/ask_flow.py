@@ -27,10 +27,12 @@ class AskFlow:
     """Owns the HotkeyListener and the QuestionBox and wires them to the Assistant."""
 
     def __init__(self, settings: Settings, assistant: Assistant, *, health: HealthPoller | None = None,
-                 paused: Callable[[], bool] | None = None, backend: str | None = None) -> None:
+                 paused: Callable[[], bool] | None = None, backend: str | None = None,
+                 prepare: Callable[[], None] | None = None) -> None:
         self.assistant = assistant
         self.health = health
         self.paused = paused or (lambda: False)
+        self.prepare = prepare  # e.g. start the audio stream while the user types
         self.box = QuestionBox(self._submit)
         self.hotkeys = HotkeyListener(
             {settings.hotkey_ask: self.on_ask_hotkey, settings.hotkey_stop: self.on_stop_hotkey}, backend=backend
@@ -57,6 +59,11 @@ class AskFlow:
         if self.health is not None:
             self.health.check_soon()
         self.box.open(t)
+        if self.prepare is not None:
+            try:
+                self.prepare()
+            except Exception:
+                log.exception("preparing for the answer failed")
 
     def on_stop_hotkey(self) -> None:
         if self.paused():

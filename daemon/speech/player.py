@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_S = 0.01  # callback block: 10 ms, so stop() takes effect within ~2 blocks + device latency
 MAX_BUFFER_S = 30.0  # play() blocks beyond this much queued audio (back-pressure)
-IDLE_CLOSE_S = 5.0  # the stream is stopped after this long with nothing to play
+IDLE_CLOSE_S = 30.0  # the stream is stopped after this long with nothing to play (warm() restarts it)
 
 NO_DEVICE_HELP = (
     "No audio output device is available. Plug in speakers or headphones (or enable the sound card), "
@@ -127,6 +127,9 @@ class Player:
         self._stop_done = threading.Event()
         self._idle_frames = 0
         self._stream: Any = None
+        self._open_lock = threading.Lock()
+        self._flowing = threading.Event()  # the device is consuming blocks (not just pre-filling)
+        self._first_callback: float | None = None
         self._channels = 1
         self._error: str | None = None
         self._gen = 0  # bumped by stop(): a play() blocked on back-pressure gives up
@@ -161,6 +164,13 @@ class Player:
             self._buf.append(data.astype(np.float32, copy=False))
             self._buffered += data.size
             self._empty.clear()
+
+    def warm(self, timeout: float | None = None) -> bool:
+        """Start the output stream ahead of speech (some hosts, e.g. ALSA over PulseAudio, take seconds to get
+        going); with a timeout, wait until the device is consuming audio. The hotkey calls it while the user types.
+        """
+        self._ensure_stream()
+        return self._flowing.wait(timeout) if timeout else self._flowing.is_set()
 
     def stop(self) -> None:
         """Drop everything queued; the sound stops within a couple of blocks (short fade, no click)."""
@@ -215,8 +225,17 @@ class Player:
         stream = self._stream
         if stream is not None and stream.active:
             return
+        with self._open_lock:  # warm() (hotkey thread) and play() (synthesis thread) may race here
+            self._open_stream()
+
+    def _open_stream(self) -> None:
+        stream = self._stream
+        if stream is not None and stream.active:
+            return
         import sounddevice as sd
 
+        self._flowing.clear()
+        self._first_callback = None
         if stream is not None:
             try:
                 stream.stop(ignore_errors=True)
@@ -258,6 +277,12 @@ class Player:
         import sounddevice as sd
 
         out = outdata[:, 0]
+        if not self._flowing.is_set():
+            now = time.monotonic()
+            if self._first_callback is None:
+                self._first_callback = now
+            elif now - self._first_callback >= 2 * BLOCK_S:  # past the pre-fill: blocks arrive in real time
+                self._flowing.set()
         with self._lock:
             pos = 0
             limit = frames
