@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from daemon.errors import EngineError
 from daemon.settings import Settings
 from daemon.speech.engines.base import VoiceRef
+from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
 from daemon.speech.text import SentenceSplitter
 from daemon.status import Activity, StatusBus
@@ -28,16 +28,6 @@ from daemon.status import Activity, StatusBus
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
-
-
-class AudioSink(Protocol):
-    """The sink contract (daemon.speech.player.Player and WavSink implement it)."""
-
-    def play(self, samples: np.ndarray, rate: int) -> None: ...
-    def end_source(self) -> None: ...
-    def stop(self) -> None: ...
-    def drain(self, timeout: float | None = None) -> bool: ...
-    def close(self) -> None: ...
 
 
 @dataclass
