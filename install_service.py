@@ -13,15 +13,17 @@ DESCRIPTION = """\
 Make VoxTray start when you log in (for this user only), stop that, or say whether it will.
 
 Windows: a value named VoxTray under HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run that
-runs the venv's pythonw.exe -m daemon run. Linux: an XDG autostart file, $XDG_CONFIG_HOME/autostart/voxtray.desktop
-(~/.config/autostart by default), that runs the venv's python -m daemon run in this folder.
+runs "<pythonw.exe>" "<this folder>\voxtray.pyw" run with the Python that ran install (a venv's or a plain
+install's). Linux: an XDG autostart file, $XDG_CONFIG_HOME/autostart/voxtray.desktop (~/.config/autostart by
+default), that runs that Python with -m daemon run in this folder.
 """
 
 EPILOG = """\
 Why not a Windows Service? Services run in session 0, which has no desktop: a service can never show a tray
 icon, catch a hotkey or open the question box. A per-user Run entry starts VoxTray inside your own session.
 
-status also reports an entry you switched off yourself (Task Manager > Startup apps on Windows, Startup
+status starts the registered command once (with --version) to prove it can run, and
+reports an entry you switched off yourself (Task Manager > Startup apps on Windows, Startup
 Applications / Hidden=true on Linux); install switches it back on. Every command is safe to repeat.
 Exit codes: 0 ok (status: installed and enabled), 1 failure, 3 status: not installed, disabled or stale.
 """
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             removed = mechanism.uninstall()
             print("autostart: removed." if removed else "autostart: was not installed; nothing to remove.")
             return 0
-        state = mechanism.status()
+        state = mechanism.status(probe=True)
         print(state.describe())
         return 0 if state.enabled and state.current else 3
     except VoxTrayError as exc:

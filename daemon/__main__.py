@@ -11,7 +11,7 @@ from daemon import __version__
 from daemon.cli import VERBS
 from daemon.cli.common import fail
 from daemon.errors import VoxTrayError
-from daemon.logs import setup_logging
+from daemon.logs import capture_stray_output, has_console, setup_logging
 
 log = logging.getLogger("daemon")
 
@@ -39,15 +39,30 @@ def main(argv: list[str] | None = None) -> int:
         argv.append("run")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
+    capture_stray_output()
     try:
         code: int = args.func(args)
         return code
     except VoxTrayError as exc:
-        fail(str(exc))
         log.error("%s", exc)
+        _tell(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: logged whole, told in one line
+        log.critical("VoxTray stopped because of an unexpected error", exc_info=True)
+        _tell(f"stopped because of an unexpected error ({type(exc).__name__}: {exc}); details are in the log.")
+        return 1
+
+
+def _tell(message: str) -> None:
+    """One line on stderr; without a console (pythonw.exe) a message box, so a fatal error is never invisible."""
+    if has_console():
+        fail(message)
+    else:
+        from daemon.desktop.messagebox import show_error
+
+        show_error(f"VoxTray could not start:\n\n{message}")
 
 
 if __name__ == "__main__":

@@ -174,6 +174,8 @@ class App:
         log.info("hotkeys: %s asks, %s stops", self.settings.hotkey_ask, self.settings.hotkey_stop)
 
     def shutdown(self) -> None:
+        if not self._stoppers:
+            return
         for name, fn in reversed(self._stoppers):
             try:
                 fn()
@@ -221,7 +223,7 @@ class App:
         from daemon.desktop.notify import Notifier
         from daemon.desktop.tray import Tray
 
-        self.tray = Tray(self.status, self, self.settings)
+        self.tray = Tray(self.status, self, self.settings, on_end_session=self._end_session)
         notifier = Notifier(
             self.status, self.tray.notify, enabled=lambda: self.settings.notifications,
             expect_clone=lambda: self.settings.use_local_cloning,
@@ -249,6 +251,11 @@ class App:
         self._stop.set()
         if self.tray is not None:
             self.tray.stop()
+
+    def _end_session(self) -> None:
+        """The session is ending (Windows log-off/shut-down): stop every part before the OS ends the process."""
+        self._stop.set()
+        self.shutdown()
 
     def current_voice(self) -> VoiceRef | None:
         path = self.settings.reference_path

@@ -32,8 +32,7 @@ class InstanceLock:
         try:
             _lock(fh)
         except OSError:
-            fh.seek(0)
-            pid = fh.read().strip() or "?"
+            pid = _read_pid(fh)
             fh.close()
             raise AlreadyRunningError(
                 f"VoxTray is already running (pid {pid}). Use its tray icon, or stop it before starting another."
@@ -62,15 +61,28 @@ class InstanceLock:
         self.release()
 
 
+def _read_pid(fh: IO[str]) -> str:
+    """The running daemon's pid, or '?' (never raises: the answer is "already running" either way)."""
+    try:
+        fh.seek(0)
+        return fh.read(32).strip() or "?"
+    except (OSError, ValueError):
+        return "?"
+
+
 if sys.platform == "win32":
     import msvcrt
 
+    # Windows locks are mandatory: a locked byte cannot even be read by the second instance. So the lock sits on
+    # a byte far past the pid text (locking beyond the end of a file is allowed), and the pid stays readable.
+    LOCK_OFFSET = 1 << 20
+
     def _lock(fh: IO[str]) -> None:
-        fh.seek(0)
+        fh.seek(LOCK_OFFSET)
         msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
 
     def _unlock(fh: IO[str]) -> None:
-        fh.seek(0)
+        fh.seek(LOCK_OFFSET)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
 else:

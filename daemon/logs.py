@@ -1,17 +1,29 @@
-"""Logging: a rotating per-user log file (platformdirs) and, with --verbose, the console."""
+"""Logging: a rotating per-user log file (platformdirs) and, with --verbose, the console.
+
+Under pythonw.exe (autostart, the Windows gui launcher) sys.stdout and sys.stderr are None: stray prints and
+uncaught exceptions would vanish or crash the writer. `capture_stray_output()` routes both streams and both
+excepthooks (main thread and worker threads) to the log instead.
+"""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import os
+import sys
+import threading
+import time
 from pathlib import Path
+from types import TracebackType
 
 import platformdirs
 
 from daemon import APP_ID
 
 FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+ROLLOVER_RETRY_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 def log_dir() -> Path:
@@ -22,6 +34,26 @@ def log_dir() -> Path:
 
 def log_file() -> Path:
     return log_dir() / "voxtray.log"
+
+
+class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log that the daemon and CLI verbs may share: on Windows a file another process has open cannot
+    be renamed, so a failed rollover keeps appending to the current file and tries again a minute later."""
+
+    _blocked_until = 0.0
+
+    def shouldRollover(self, record: logging.LogRecord) -> int:
+        if time.monotonic() < self._blocked_until:
+            return 0
+        return super().shouldRollover(record)
+
+    def doRollover(self) -> None:
+        try:
+            super().doRollover()
+        except OSError:
+            self._blocked_until = time.monotonic() + ROLLOVER_RETRY_S
+            if self.stream is None:
+                self.stream = self._open()
 
 
 def setup_logging(verbose: bool = False, level: str = "INFO") -> Path | None:
@@ -36,14 +68,14 @@ def setup_logging(verbose: bool = False, level: str = "INFO") -> Path | None:
     try:
         assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        fh = SharedRotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
         fh.setLevel(logging.DEBUG if verbose else getattr(logging, level, logging.INFO))
         fh.setFormatter(logging.Formatter(FORMAT))
         fh._voxtray = True  # type: ignore[attr-defined]
         root.addHandler(fh)
     except OSError:
         path = None
-    if verbose:
+    if verbose and sys.stderr is not None:
         ch = logging.StreamHandler()
         ch.setLevel(logging.DEBUG)
         ch.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -52,3 +84,67 @@ def setup_logging(verbose: bool = False, level: str = "INFO") -> Path | None:
     for noisy in ("urllib3", "numba", "matplotlib", "PIL", "asyncio", "httpx", "filelock", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return path
+
+
+class LogStream:
+    """A write-only text stream that sends each line to a logger (stands in for None streams under pythonw)."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, name: str, level: int) -> None:
+        self._log = logging.getLogger(name)
+        self._level = level
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._buffer += text
+            *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            if line.strip():
+                self._log.log(self._level, "%s", line.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            line, self._buffer = self._buffer, ""
+        if line.strip():
+            self._log.log(self._level, "%s", line.rstrip())
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+
+def has_console() -> bool:
+    """False under pythonw.exe (no stdout/stderr): errors must then be shown in a window, not printed."""
+    return getattr(sys, "__stderr__", None) is not None and sys.__stderr__ is not None
+
+
+def capture_stray_output() -> None:
+    """Route missing stdout/stderr and uncaught exceptions (any thread) to the log."""
+    if sys.stdout is None:
+        sys.stdout = LogStream("stdout", logging.INFO)  # type: ignore[assignment]
+    if sys.stderr is None:
+        sys.stderr = LogStream("stderr", logging.WARNING)  # type: ignore[assignment]
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            log.critical("uncaught exception", exc_info=(kind, exc, tb))
+        if has_console():
+            previous(kind, exc, tb)
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        log.critical("uncaught exception in thread %s", name,
+                     exc_info=(args.exc_type, args.exc_value, args.exc_traceback))  # type: ignore[arg-type]
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook

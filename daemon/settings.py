@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daemon.errors import SettingsError
+from daemon.fsio import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,11 @@ class Settings(BaseModel):
 
     # --- hotkeys ---
     hotkey_ask: str = Field("ctrl+alt+space", description="Global hotkey that opens the question box.")
-    hotkey_stop: str = Field("ctrl+alt+x", description="Global hotkey that stops speaking.")
+    hotkey_stop: str = Field(
+        "ctrl+alt+backspace",
+        description="Global hotkey that stops speaking. Not ctrl+alt+<letter>: where AltGr = Ctrl+Alt that types a "
+        "character.",
+    )
 
     # --- remote LLM ---
     llm_api: Literal["auto", "ollama", "openai"] = Field("auto", description="Protocol of the remote LLM.")
@@ -234,24 +238,6 @@ def dump(settings: Settings) -> str:
     data: dict[str, Any] = {"$schema": f"./{SCHEMA_FILENAME}"}
     data.update(settings.model_dump(mode="json"))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to path so readers see the old or the new file, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save(settings: Settings, path: Path | None = None) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from daemon.errors import EngineError, VoiceError
+from daemon.fsio import atomic_write
 from daemon.settings import Settings
 from daemon.speech.audio import resample, write_wav
 from daemon.speech.engines.base import VoiceRef
@@ -135,16 +134,7 @@ class VoiceLibrary:
             )
         samples = prepare_samples(dec.mono(), dec.rate)
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{voice_name}.", suffix=".tmp", dir=self.folder)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            write_wav(tmp, samples, VOICE_RATE)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a voice is an ordinary file
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(target, lambda tmp: write_wav(tmp, samples, VOICE_RATE), mode=0o644)
         log.info("added voice %s from %s (%.1f s)", voice_name, src, samples.size / VOICE_RATE)
         note = ""
         if precompute is not None:

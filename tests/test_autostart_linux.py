@@ -30,9 +30,17 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           env=os.environ.copy(), timeout=60, check=False)
 
 
+def fake_python(folder: Path) -> Path:
+    """An interpreter path that exists (the entry is only written and read here, never run)."""
+    python = folder / "bin" / "python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text("")
+    return python
+
+
 def test_install_writes_a_valid_entry_that_runs_the_venv_python_in_the_project(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    mech = XdgAutostart(venv, project=ROOT, config_home=tmp_path / "config")
+    mech = XdgAutostart(fake_python(venv), project=ROOT, config_home=tmp_path / "config")
     assert not mech.status().installed
     state = mech.install()
     path = tmp_path / "config" / "autostart" / "voxtray.desktop"
@@ -45,7 +53,7 @@ def test_install_writes_a_valid_entry_that_runs_the_venv_python_in_the_project(t
 
 
 def test_install_is_idempotent_and_uninstall_removes_only_our_file(tmp_path: Path) -> None:
-    mech = XdgAutostart(tmp_path / "venv", project=ROOT, config_home=tmp_path)
+    mech = XdgAutostart(fake_python(tmp_path / "venv"), project=ROOT, config_home=tmp_path)
     mech.install()
     first = mech.path.read_bytes()
     other = mech.path.with_name("someone-else.desktop")
@@ -59,7 +67,7 @@ def test_install_is_idempotent_and_uninstall_removes_only_our_file(tmp_path: Pat
 
 def test_paths_with_spaces_quotes_dollars_and_percent_are_escaped_validly(tmp_path: Path) -> None:
     odd = tmp_path / 'My "Voice" $HOME 100% \\ stuff'
-    mech = XdgAutostart(odd / ".venv", project=odd, config_home=tmp_path / "cfg")
+    mech = XdgAutostart(fake_python(odd / ".venv"), project=odd, config_home=tmp_path / "cfg")
     state = mech.install()
     validate(mech.path)
     exec_line = next(line for line in mech.path.read_text().splitlines() if line.startswith("Exec="))
@@ -71,7 +79,7 @@ def test_paths_with_spaces_quotes_dollars_and_percent_are_escaped_validly(tmp_pa
 
 
 def test_an_entry_switched_off_by_the_user_is_reported_and_install_switches_it_back_on(tmp_path: Path) -> None:
-    mech = XdgAutostart(tmp_path / "venv", project=ROOT, config_home=tmp_path)
+    mech = XdgAutostart(fake_python(tmp_path / "venv"), project=ROOT, config_home=tmp_path)
     mech.install()
     mech.path.write_text(mech.path.read_text().replace("X-GNOME-Autostart-enabled=true", "Hidden=true"))
     state = mech.status()
@@ -81,8 +89,8 @@ def test_an_entry_switched_off_by_the_user_is_reported_and_install_switches_it_b
 
 
 def test_an_entry_for_another_checkout_is_stale(tmp_path: Path) -> None:
-    XdgAutostart(tmp_path / "old-venv", project=tmp_path / "old", config_home=tmp_path).install()
-    state = XdgAutostart(tmp_path / "venv", project=ROOT, config_home=tmp_path).status()
+    XdgAutostart(fake_python(tmp_path / "old-venv"), project=tmp_path / "old", config_home=tmp_path).install()
+    state = XdgAutostart(fake_python(tmp_path / "venv"), project=ROOT, config_home=tmp_path).status()
     assert state.installed and state.enabled and not state.current
     assert "stale" in state.describe() and "run `install` again" in state.describe()
 
@@ -98,7 +106,7 @@ def test_install_service_cli_reports_truthfully_after_install_and_uninstall() ->
     validate(entry)
     status = cli("status")
     assert status.returncode == 0 and status.stdout.startswith("autostart: enabled.")
-    assert f"command: {Path(sys.prefix)}/bin/python -m daemon run" in status.stdout
+    assert f"command: {sys.executable} -m daemon run" in status.stdout
     assert cli("install").returncode == 0  # again: same result
     removed = cli("uninstall")
     assert removed.returncode == 0 and removed.stdout.strip() == "autostart: removed."

@@ -3,7 +3,8 @@
 Not a Windows Service on purpose: services run in session 0, which has no desktop, so no tray icon, no hotkeys
 and no question box. Everything here is idempotent; `status()` tells the truth, including Windows'
 StartupApproved flag (Task Manager > Startup apps > Disabled) and a Linux entry with Hidden=true.
-Only the standard library is used, so install_service.py runs before the venv has its packages.
+Only the standard library is used, so install_service.py runs before the venv has its packages. Any Python
+works (a venv's or a plain install's): the entry runs the interpreter that ran `install`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Protocol
 
 from daemon import APP_ID
 from daemon.errors import VoxTrayError
+from daemon.fsio import replace
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,9 @@ RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 REG_SZ = 1
 REG_BINARY = 3
-PTH_NAME = "voxtray.pth"  # puts the project on the venv's sys.path: a Run command starts in System32
+LAUNCHER = "voxtray.pyw"  # project-root launcher: puts the project on sys.path itself (no .pth needed)
+OLD_PTH = "voxtray.pth"  # what earlier versions wrote into the venv; removed on install
+PROBE_TIMEOUT_S = 60.0
 
 
 class AutostartError(VoxTrayError):
@@ -59,17 +64,16 @@ class AutostartState:
         return f"autostart: enabled. {self.location}\n  command: {self.command}"
 
 
-def venv_dir() -> Path:
-    """The virtual environment VoxTray runs from: this interpreter's venv, else the project's .venv."""
-    if sys.prefix != sys.base_prefix:
-        return Path(sys.prefix)
-    candidate = PROJECT_ROOT / ".venv"
-    if candidate.is_dir():
-        return candidate
-    raise AutostartError(
-        f"no virtual environment found (looked at {candidate}). Create it first (scripts/setup.sh on Linux; see the "
-        "README on Windows), then run install_service.py with its python."
-    )
+def interpreter(gui: bool = True) -> Path:
+    """The Python that runs VoxTray now (a venv's or a plain install's); on Windows its pythonw.exe for `gui`."""
+    exe = Path(sys.executable)
+    if sys.platform == "win32" and gui:
+        pythonw = exe.with_name("pythonw.exe")
+        if not pythonw.is_file():
+            raise AutostartError(f"{pythonw} is missing, so VoxTray cannot start without a console window; "
+                                 "repair or reinstall Python (python.org installer, 'pip' and 'py launcher' ticked).")
+        return pythonw
+    return exe
 
 
 # --- Windows ----------------------------------------------------------------------------------------------------
@@ -124,26 +128,66 @@ def disabled_by_user(approved: tuple[object, int] | None) -> bool:
     return approved[0][0] & 1 == 1
 
 
-def windows_command(venv: PurePath) -> str:
-    """`"<venv>\\Scripts\\pythonw.exe" -m daemon run` (pythonw: no console window)."""
-    return f'"{venv / "Scripts" / "pythonw.exe"}" -m daemon run'
+def windows_command(pythonw: PurePath, project: PurePath) -> str:
+    """`"<pythonw.exe>" "<project>\\voxtray.pyw" run`: pythonw shows no console, and the launcher script needs
+    neither a venv nor a .pth file (a .pth is read in the ANSI code page, which breaks paths like C:\\Users\\José)."""
+    return f'"{pythonw}" "{project / LAUNCHER}" run'
+
+
+def split_windows_command(command: str) -> list[str]:
+    """Split a command line the way CommandLineToArgvW does for the simple quoting `windows_command` writes."""
+    args: list[str] = []
+    current: list[str] = []
+    quoted = in_arg = False
+    for ch in command:
+        if ch == '"':
+            quoted = not quoted
+            in_arg = True
+        elif ch in " \t" and not quoted:
+            if in_arg:
+                args.append("".join(current))
+                current, in_arg = [], False
+        else:
+            current.append(ch)
+            in_arg = True
+    if in_arg:
+        args.append("".join(current))
+    return args
+
+
+def probe_command(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Start the registered program the way Explorer would (from the Windows folder) with `--version`: None when
+    it starts and exits 0, else why not."""
+    import subprocess
+
+    if not argv or not Path(argv[0]).is_file():
+        return f"{argv[0] if argv else 'the command'} does not exist"
+    if len(argv) > 1 and argv[1].lower().endswith((".py", ".pyw")) and not Path(argv[1]).is_file():
+        return f"{argv[1]} does not exist"
+    script = argv[:2] if len(argv) > 1 and argv[1].lower().endswith((".py", ".pyw")) else argv[:1]
+    cwd = os.environ.get("SYSTEMROOT") if sys.platform == "win32" else None
+    try:
+        done = subprocess.run([*script, "--version"], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"it could not be started ({exc})"
+    return None if done.returncode == 0 else f"it exits with code {done.returncode} instead of starting"
 
 
 class WindowsAutostart:
-    """The HKCU Run value `VoxTray`, plus a .pth so `-m daemon` imports from any working folder."""
+    """The HKCU Run value `VoxTray`: pythonw.exe running the project's launcher script."""
 
-    def __init__(self, registry: Registry, venv: Path, project: Path = PROJECT_ROOT) -> None:
+    def __init__(self, registry: Registry, pythonw: Path, project: Path = PROJECT_ROOT,
+                 probe: Callable[[list[str]], str | None] = probe_command) -> None:
         self.registry = registry
-        self.venv = venv
+        self.probe = probe
+        self.pythonw = pythonw
         self.project = project
-        self.expected = windows_command(venv)
+        self.expected = windows_command(pythonw, project)
         self.location = rf"HKEY_CURRENT_USER\{RUN_KEY}\{APP_NAME}"
 
-    @property
-    def pth_file(self) -> Path:
-        return self.venv / "Lib" / "site-packages" / PTH_NAME
-
-    def status(self) -> AutostartState:
+    def status(self, probe: bool = False) -> AutostartState:
+        """What is registered; with `probe`, also start the registered command to prove it can run."""
         found = self.registry.get(RUN_KEY, APP_NAME)
         if found is None:
             return AutostartState(False, False, self.location, None, self.expected)
@@ -152,29 +196,31 @@ class WindowsAutostart:
             return AutostartState(True, False, self.location, command, self.expected,
                                   "Task Manager > Startup apps shows it Disabled; run `install` or tick "
                                   "'Start at login' to enable it again")
-        note = ""
-        if command == self.expected and not self._pth_ok():
-            note = f"stale: {self.pth_file} is missing, so `-m daemon` would not be found"
+        argv = split_windows_command(command)
+        missing = [a for a in argv[:2] if a.lower().endswith((".exe", ".pyw")) and not Path(a).is_file()]
+        note = f"stale: {missing[0]} does not exist" if missing else ""
+        if not note and probe:
+            why = self.probe(argv)
+            note = f"stale: the registered command cannot start: {why}" if why else ""
         return AutostartState(True, True, self.location, command, self.expected, note)
 
-    def _pth_ok(self) -> bool:
-        try:
-            return self.pth_file.read_text(encoding="utf-8").strip() == str(self.project)
-        except OSError:
-            return False
-
     def install(self) -> AutostartState:
+        if not (self.project / LAUNCHER).is_file():
+            raise AutostartError(f"{self.project / LAUNCHER} is missing; restore it from the VoxTray download.")
         try:
-            if not self._pth_ok():
-                self.pth_file.parent.mkdir(parents=True, exist_ok=True)
-                self.pth_file.write_text(f"{self.project}\n", encoding="utf-8")
             self.registry.set(RUN_KEY, APP_NAME, self.expected, REG_SZ)
         except OSError as exc:
-            raise AutostartError(f"cannot set up autostart ({exc}); check the permissions of {self.venv}.") from None
+            raise AutostartError(f"cannot write {self.location} ({exc}).") from None
         if self.registry.delete(APPROVED_KEY, APP_NAME):
             log.info("cleared Windows' StartupApproved entry for %s (enabled again)", APP_NAME)
+        old_pth = self.pythonw.parent.parent / "Lib" / "site-packages" / OLD_PTH
+        if old_pth.is_file():
+            try:
+                old_pth.unlink()
+            except OSError:
+                log.warning("could not remove the old %s", old_pth)
         log.info("autostart installed: %s = %s", self.location, self.expected)
-        return self.status()
+        return self.status(probe=True)
 
     def uninstall(self) -> bool:
         removed = self.registry.delete(RUN_KEY, APP_NAME)
@@ -205,10 +251,10 @@ def xdg_config_home() -> Path:
 
 
 class XdgAutostart:
-    """`$XDG_CONFIG_HOME/autostart/voxtray.desktop` running `<venv>/bin/python -m daemon run` in the project."""
+    """`$XDG_CONFIG_HOME/autostart/voxtray.desktop` running `<python> -m daemon run` in the project."""
 
-    def __init__(self, venv: Path, project: Path = PROJECT_ROOT, config_home: Path | None = None) -> None:
-        self.python = venv / "bin" / "python"
+    def __init__(self, python: Path, project: Path = PROJECT_ROOT, config_home: Path | None = None) -> None:
+        self.python = python
         self.project = project
         self.path = (config_home or xdg_config_home()) / "autostart" / f"{APP_ID}.desktop"
         self.expected = _string_value(" ".join(_exec_arg(a) for a in (str(self.python), "-m", "daemon", "run")))
@@ -245,7 +291,7 @@ class XdgAutostart:
                 entry[key.strip()] = value.strip()
         return entry
 
-    def status(self) -> AutostartState:
+    def status(self, probe: bool = False) -> AutostartState:
         entry = self._read()
         if entry is None:
             return AutostartState(False, False, self.location, None, self.expected)
@@ -257,6 +303,8 @@ class XdgAutostart:
         note = ""
         if command == self.expected and entry.get("Path") != _string_value(str(self.project)):
             note = f"stale: it starts in {entry.get('Path')!r}, expected {str(self.project)!r}"
+        elif command == self.expected and not self.python.exists():
+            note = f"stale: {self.python} does not exist"
         return AutostartState(True, True, self.location, command, self.expected, note)
 
     def install(self) -> AutostartState:
@@ -270,7 +318,7 @@ class XdgAutostart:
             if current != text:
                 tmp = self.path.with_name(f".{self.path.name}.tmp")
                 tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, self.path)
+                replace(tmp, self.path)
         except OSError as exc:
             raise AutostartError(f"cannot write {self.path} ({exc.strerror}); check that folder's permissions.") from None
         log.info("autostart installed: %s", self.path)
@@ -289,12 +337,12 @@ class XdgAutostart:
 Autostart = WindowsAutostart | XdgAutostart
 
 
-def for_platform(registry: Registry | None = None, venv: Path | None = None) -> Autostart:
-    """The autostart mechanism of this OS."""
+def for_platform(registry: Registry | None = None, python: Path | None = None) -> Autostart:
+    """The autostart mechanism of this OS, for the Python running now (a venv's or a plain install's)."""
     if sys.platform == "win32":
-        return WindowsAutostart(registry or WinRegistry(), venv or venv_dir())
+        return WindowsAutostart(registry or WinRegistry(), python or interpreter())
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
-        return XdgAutostart(venv or venv_dir())
+        return XdgAutostart(python or interpreter())
     raise AutostartError(f"start at login is supported on Windows and Linux only, not {sys.platform}.")
 
 

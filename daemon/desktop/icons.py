@@ -137,6 +137,15 @@ def render_icon(tier: Tier, activity: Activity = Activity.IDLE, size: int = 32) 
     return image.resize((size, size), Image.Resampling.BOX)  # area average: exact coverage, no ringing
 
 
+def render_icon_frames(tier: Tier, activity: Activity, sizes: tuple[int, ...]) -> Image.Image:
+    """The largest icon of `sizes`, carrying every size drawn at its own size in `info["voxtray_frames"]` (for a
+    multi-size Windows .ico: the tray picks the frame for the screen's DPI instead of shrinking a big one)."""
+    frames = {size: render_icon(tier, activity, size) for size in sizes}
+    image = frames[max(sizes)].copy()
+    image.info["voxtray_frames"] = frames
+    return image
+
+
 def write_app_icon(path: Path, size: int = 256) -> Path:
     """The application icon (XTTS green, idle) as a PNG, e.g. assets/voxtray.png for the autostart entry."""
     path.parent.mkdir(parents=True, exist_ok=True)

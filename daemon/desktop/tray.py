@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from daemon.desktop import traymenu
-from daemon.desktop.icons import render_icon
+from daemon.desktop import traymenu, traywin32
+from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
 from daemon.errors import VoxTrayError
@@ -102,7 +102,9 @@ class Tray:
         pick_file: Callable[[], Path | None] = pick_audio_file,
         ask_link: Callable[[], str | None] = ask_bridge_link,
         refresh_s: float = REFRESH_S,
+        on_end_session: Callable[[], None] | None = None,
     ) -> None:
+        self._on_end_session = on_end_session
         self._bus = status
         self._actions = actions
         self._engine = str(getattr(settings, "engine", "auto"))
@@ -142,9 +144,8 @@ class Tray:
         self._pystray = load_pystray()
         status = self._bus.current
         self.menu = traymenu.build_menu(status, self._model, self.handlers)
-        self._icon = self._pystray.Icon(
-            "voxtray", render_icon(status.tier, status.activity, self._size), traymenu.tooltip(status),
-            menu=self._to_pystray(self.menu),
+        self._icon = self._icon_class()(
+            "voxtray", self._image(status), self._title(traymenu.tooltip(status)), menu=self._to_pystray(self.menu),
         )
 
         def setup(icon: Any) -> None:
@@ -174,12 +175,15 @@ class Tray:
             icon.stop()
 
     def notify(self, title: str, text: str) -> None:
-        """Show a desktop notification (thread-safe); logs it when the backend has none."""
+        """Show a desktop notification (thread-safe, never raises); logs it when it cannot be shown."""
         icon = self._icon
         if icon is None or not getattr(icon, "HAS_NOTIFICATION", False) or self._stopping.is_set():
             log.info("notification (not shown, no tray): %s: %s", title, text)
             return
-        icon.notify(text, title)
+        try:
+            icon.notify(text, title)
+        except Exception:
+            log.exception("could not show the notification %r: %s", title, text)
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run a job on the action thread (menu commands never block the GUI loop)."""
@@ -209,19 +213,26 @@ class Tray:
             actions.connect_bridge(link)
 
     def _action_loop(self) -> None:
+        """Runs menu commands one at a time; survives anything a command (or telling about it) raises."""
         while True:
             job = self._jobs.get()
             if job is None:
                 return
             try:
-                job()
-            except VoxTrayError as exc:
-                log.warning("menu action failed: %s", exc)
-                self.notify("VoxTray", str(exc))
-            except Exception as exc:
-                log.exception("menu action failed")
-                self.notify("VoxTray", f"That did not work ({type(exc).__name__}: {exc}). See Open log.")
+                self._run_job(job)
+            except BaseException:
+                log.exception("menu action loop: unexpected error")
             self._dirty.set()
+
+    def _run_job(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except VoxTrayError as exc:
+            log.warning("menu action failed: %s", exc)
+            self.notify("VoxTray", str(exc))
+        except Exception as exc:
+            log.exception("menu action failed")
+            self.notify("VoxTray", f"That did not work ({type(exc).__name__}: {exc}). See Open log.")
 
     # --- rendering ---------------------------------------------------------------------------------------------
     def _on_status(self, old: Status, new: Status) -> None:
@@ -255,9 +266,9 @@ class Tray:
         icon = self._icon
         key_icon = (s.tier, s.activity)
         if self._rendered.get("icon") != key_icon:
-            icon.icon = render_icon(s.tier, s.activity, self._size)
+            icon.icon = self._image(s)
             self._rendered["icon"] = key_icon
-        title = traymenu.tooltip(s)
+        title = self._title(traymenu.tooltip(s))
         if self._rendered.get("title") != title:
             icon.title = title
             self._rendered["title"] = title
@@ -269,6 +280,29 @@ class Tray:
             icon.menu = self._to_pystray(self.menu)
             self._rendered["menu"] = menu_key
         log.debug("tray rendered %s/%s", s.tier.value, s.activity.value)
+
+    def _win32(self) -> bool:
+        return os.environ.get("PYSTRAY_BACKEND", "win32" if sys.platform == "win32" else "") == "win32"
+
+    def _icon_class(self) -> Any:
+        if not self._win32():
+            return self._pystray.Icon
+        return traywin32.icon_class(self._pystray.Icon, on_end_session=self._end_session,
+                                    on_close=self.handlers.quit)
+
+    def _end_session(self) -> None:
+        """Windows is logging off: stop everything now (on the tray thread, before the handler returns)."""
+        if self._on_end_session is not None:
+            self._on_end_session()
+        self.stop()
+
+    def _image(self, s: Status) -> Any:
+        if self._win32():
+            return render_icon_frames(s.tier, s.activity, traywin32.ICON_SIZES)
+        return render_icon(s.tier, s.activity, self._size)
+
+    def _title(self, text: str) -> str:
+        return traywin32.fit(text, traywin32.TIP_UNITS) if self._win32() else text
 
     def _to_pystray(self, entries: tuple[Entry, ...]) -> Any:
         ps = self._pystray

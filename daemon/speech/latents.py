@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from daemon.errors import EngineError, EngineOutOfMemoryError, VoiceError
+from daemon.fsio import atomic_write
 from daemon.voices_io import load_mono
 
 log = logging.getLogger(__name__)
@@ -137,14 +136,7 @@ class LatentCache:
 
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".latents-", suffix=".tmp", dir=self.cache_dir)
-            os.close(fd)
-            try:
-                torch.save(data, tmp)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            atomic_write(target, lambda tmp: torch.save(data, tmp))
         except OSError as exc:  # a read-only voices folder only costs the cache
             log.warning("cannot write latent cache %s: %s", target, exc)
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from daemon.errors import AudioDeviceError
+from daemon.fsio import atomic_write
 from daemon.speech.audio import FADE_S, StreamResampler, fade, write_wav
 
 log = logging.getLogger(__name__)
@@ -353,6 +354,5 @@ class WavSink:
 
     def close(self) -> None:
         """Write the WAV (atomically: a temp file then rename)."""
-        tmp = self.path.with_name(f".{self.path.name}.part")
-        write_wav(tmp, self.samples, self.output_rate)
-        tmp.replace(self.path)
+        samples = self.samples
+        atomic_write(self.path, lambda tmp: write_wav(tmp, samples, self.output_rate), mode=0o644)
