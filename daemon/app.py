@@ -18,6 +18,7 @@ from typing import Any
 
 from daemon import __version__
 from daemon import settings as settings_mod
+from daemon.desktop.opener import open_path
 from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.settings import Settings
 from daemon.speech.engines.base import VoiceRef
@@ -375,15 +376,15 @@ class App:
         self.status.update(hotkeys_paused=self._hotkeys_paused)
 
     def open_settings(self) -> None:
-        _open_path(self.settings_path)
+        open_path(self.settings_path)
 
     def open_voices_folder(self) -> None:
-        _open_path(self.settings.voices_path)
+        open_path(self.settings.voices_path)
 
     def open_log(self) -> None:
         from daemon.logs import log_file
 
-        _open_path(log_file())
+        open_path(log_file())
 
     def set_autostart(self, enabled: bool) -> None:
         from daemon.desktop.autostart import set_enabled
@@ -413,19 +414,3 @@ class App:
     def _message(self, text: str) -> None:
         log.info("%s", text)
         self.status.update(message=text)
-
-
-def _open_path(path: Path) -> None:
-    """Open a file or folder with the desktop's default application."""
-    import os
-    import subprocess
-
-    try:
-        if sys.platform == "win32":
-            os.startfile(path)  # type: ignore[attr-defined]
-        elif sys.platform == "darwin":
-            subprocess.Popen(["open", str(path)])
-        else:
-            subprocess.Popen(["xdg-open", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError as exc:
-        log.warning("could not open %s: %s", path, exc)

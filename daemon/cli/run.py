@@ -18,9 +18,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from daemon.app import App
+    from daemon.desktop.windpi import enable_dpi_awareness
     from daemon.instance import InstanceLock
 
     settings = load_settings(args)
+    level = enable_dpi_awareness()
+    if level:
+        log.info("DPI awareness: %s", level)
     with InstanceLock():
         app = App(settings, settings_path(args), headless=args.headless)
         return app.run()

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from daemon.cli.common import load_settings
-from daemon.errors import BadInputError
+from daemon.errors import BadInputError, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--out must name a .wav file, got {args.out}")
     settings = load_settings(args, check=False)
     result = speak_once(settings, args.text, engine=args.engine, voice=args.voice, out=args.out)
+    if result.seconds <= 0:
+        raise EngineError("nothing was spoken: no voice could speak this text (see the log; check the set-up "
+                          "with `python -m daemon doctor`).")
     if args.out is not None:
         print(f"wrote {args.out} ({result.seconds:.2f} s of audio, {result.summary})")
     else:

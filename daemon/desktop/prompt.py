@@ -21,7 +21,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 from daemon.errors import VoxTrayError
 
@@ -38,6 +39,72 @@ class PromptError(VoxTrayError):
 
 
 Submit = Callable[[str, "float | None"], None]
+T = TypeVar("T")
+Rect = tuple[int, int, int, int]  # left, top, right, bottom
+
+_shared: QuestionBox | None = None  # the running box: other dialogs use its Tk thread (one Tk per process)
+
+
+def shared_box() -> QuestionBox | None:
+    """The question box whose Tk thread other dialogs must use, if one runs."""
+    return _shared
+
+
+def place(pointer: tuple[int, int], monitor: Rect, size: tuple[int, int], gap: int = 16) -> tuple[int, int]:
+    """Top-left corner for a box of `size` just below the pointer, kept inside the pointer's monitor (whose
+    coordinates may be negative: a monitor left of or above the primary one)."""
+    (px, py), (left, top, right, bottom), (w, h) = pointer, monitor, size
+    x = max(left, min(px - w // 2, right - w))
+    y = max(top, min(py + gap, bottom - h))
+    return x, y
+
+
+def monitor_of(point: tuple[int, int], fallback: Rect) -> Rect:
+    """The work area of the monitor under `point` (Windows; elsewhere `fallback`, the whole screen)."""
+    if sys.platform != "win32":
+        return fallback
+    import ctypes
+    from ctypes import wintypes
+
+    class MONITORINFO(ctypes.Structure):
+        _fields_ = [("cbSize", wintypes.DWORD), ("rcMonitor", wintypes.RECT), ("rcWork", wintypes.RECT),
+                    ("dwFlags", wintypes.DWORD)]
+
+    user32 = ctypes.windll.user32
+    user32.MonitorFromPoint.restype = wintypes.HMONITOR
+    user32.MonitorFromPoint.argtypes = [wintypes.POINT, wintypes.DWORD]
+    user32.GetMonitorInfoW.argtypes = [wintypes.HMONITOR, ctypes.POINTER(MONITORINFO)]
+    monitor = user32.MonitorFromPoint(wintypes.POINT(*point), 2)  # MONITOR_DEFAULTTONEAREST
+    info = MONITORINFO(cbSize=ctypes.sizeof(MONITORINFO))
+    if not monitor or not user32.GetMonitorInfoW(monitor, ctypes.byref(info)):
+        return fallback
+    work = info.rcWork
+    return work.left, work.top, work.right, work.bottom
+
+
+def force_foreground(hwnd: int) -> bool:
+    """Bring `hwnd` to the foreground with keyboard focus, even when another program's window has it: Windows
+    only lets the foreground thread do that, so join its input queue for the moment of the switch."""
+    if sys.platform != "win32":
+        return False
+    import ctypes
+
+    user32, kernel32 = ctypes.windll.user32, ctypes.windll.kernel32
+    foreground = user32.GetForegroundWindow()
+    if foreground == hwnd:
+        return True
+    ours = kernel32.GetCurrentThreadId()
+    theirs = user32.GetWindowThreadProcessId(foreground, None) if foreground else 0
+    attached = bool(theirs and theirs != ours and user32.AttachThreadInput(ours, theirs, True))
+    try:
+        user32.ShowWindow(hwnd, 5)  # SW_SHOW
+        user32.BringWindowToTop(hwnd)
+        ok = bool(user32.SetForegroundWindow(hwnd))
+        user32.SetFocus(hwnd)
+    finally:
+        if attached:
+            user32.AttachThreadInput(ours, theirs, False)
+    return ok
 
 
 class QuestionBox:
@@ -81,11 +148,20 @@ class QuestionBox:
         return self._visible.is_set()
 
     def stop(self) -> None:
+        global _shared
         if self._thread is None:
             return
+        if _shared is self:
+            _shared = None
         self._requests.put(("quit", None))
         self._thread.join(timeout=3.0)
         self._thread = None
+
+    def call(self, fn: Callable[[Any], T], timeout: float | None = None) -> T:
+        """Run `fn(root)` on the Tk thread (e.g. a file dialog parented to the box's Tk) and return its result."""
+        future: Future[T] = Future()
+        self._requests.put(("call", (fn, future)))  # type: ignore[arg-type]
+        return future.result(timeout)
 
     # ---- Tk thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -99,8 +175,10 @@ class QuestionBox:
             self._ready.set()
             return
         self._tk = root
+        global _shared
         try:
             self._build(root, tk)
+            _shared = self
             self._ready.set()
             root.after(POLL_MS, self._poll)
             root.mainloop()
@@ -145,6 +223,12 @@ class QuestionBox:
                 self._show(arg)
             elif verb == "hide":
                 self._hide()
+            elif verb == "call":
+                fn, future = arg  # type: ignore[misc]
+                try:
+                    future.set_result(fn(root))
+                except BaseException as exc:
+                    future.set_exception(exc)
             elif verb == "quit":
                 root.quit()
                 return
@@ -156,11 +240,12 @@ class QuestionBox:
         self._cursor = len(self.history)
         if not self._visible.is_set():
             entry.delete(0, "end")
-            x, y = root.winfo_pointerxy()
-            sw, sh = root.winfo_screenwidth(), root.winfo_screenheight()
-            x = max(0, min(x - WIDTH // 2, sw - WIDTH))
-            y = max(0, min(y + 16, sh - 90))
-            root.geometry(f"{WIDTH}x72+{x}+{y}")
+            pointer = root.winfo_pointerxy()
+            scale = max(1.0, root.winfo_fpixels("1i") / 96.0)  # 125-200 % displays (the process is DPI aware)
+            w, h = int(WIDTH * scale), int(72 * scale)
+            screen = (0, 0, root.winfo_screenwidth(), root.winfo_screenheight())
+            x, y = place(pointer, monitor_of(pointer, screen), (w, h))
+            root.geometry(f"{w}x{h}+{x}+{y}")  # "+-1200" is valid: a monitor left of the primary
             root.deiconify()
         root.lift()
         root.attributes("-topmost", True)
@@ -175,12 +260,10 @@ class QuestionBox:
             return
         if sys.platform == "win32":
             try:
-                import ctypes
-
-                hwnd = int(root.wm_frame(), 16)
-                ctypes.windll.user32.SetForegroundWindow(hwnd)
+                if not force_foreground(int(root.wm_frame(), 16)):
+                    log.debug("the question box could not take the foreground")
             except Exception:
-                log.debug("SetForegroundWindow failed", exc_info=True)
+                log.debug("taking the foreground failed", exc_info=True)
         entry.focus_force()
 
     def _hide(self) -> None:

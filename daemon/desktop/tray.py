@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from daemon.desktop import traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Tray", "TrayActions", "tray_available"]
 
+T = TypeVar("T")
 REFRESH_S = 15.0  # re-read the voices folder and autostart state this often
 AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
 
@@ -51,43 +52,63 @@ class TrayActions(Protocol):
     def connect_bridge(self, link: str) -> None: ...
 
 
-def pick_audio_file() -> Path | None:
-    """Ask for an audio file with Tk's native dialog (runs on the calling worker thread)."""
+def with_tk(fn: Callable[[Any], T]) -> T:
+    """Run `fn(parent)` with a hidden Tk parent window: on the question box's Tk thread when it runs (one Tk per
+    process: a second Tk interpreter on another thread breaks both on Windows), else in a private Tk here."""
+    from daemon.desktop.prompt import shared_box
+
+    def dialog(root: Any) -> T:
+        import tkinter
+
+        parent = tkinter.Toplevel(root)
+        parent.withdraw()
+        try:
+            parent.attributes("-topmost", True)
+            return fn(parent)
+        finally:
+            parent.destroy()
+
+    box = shared_box()
+    if box is not None:
+        return box.call(dialog)
     import tkinter
-    from tkinter import filedialog
 
     root = tkinter.Tk()
     root.withdraw()
     try:
-        root.attributes("-topmost", True)
-        chosen = filedialog.askopenfilename(parent=root, title="Add a voice (10-20 s of clean speech)",
-                                            filetypes=AUDIO_TYPES)
+        return dialog(root)
     finally:
         root.destroy()
+
+
+def pick_audio_file() -> Path | None:
+    """Ask for an audio file with Tk's native dialog."""
+    from tkinter import filedialog
+
+    chosen = with_tk(lambda parent: filedialog.askopenfilename(
+        parent=parent, title="Add a voice (10-20 s of clean speech)", filetypes=AUDIO_TYPES))
     return Path(chosen) if chosen else None
 
 
 def ask_bridge_link() -> str | None:
     """The Colab bridge link: from the clipboard when it holds one, else asked for in a small dialog."""
-    import tkinter
-    from tkinter import simpledialog
 
-    root = tkinter.Tk()
-    root.withdraw()
-    try:
+    def ask(parent: Any) -> str | None:
+        import tkinter
+        from tkinter import simpledialog
+
         try:
-            clip = root.clipboard_get().strip()
+            clip = parent.clipboard_get().strip()
         except tkinter.TclError:
             clip = ""
         if clip.startswith("voxtray://"):
-            return clip
-        root.attributes("-topmost", True)
+            return str(clip)
         text = simpledialog.askstring(
-            "Connect to Colab bridge", "Paste the voxtray://connect?... line the notebook printed:", parent=root
+            "Connect to Colab bridge", "Paste the voxtray://connect?... line the notebook printed:", parent=parent
         )
-    finally:
-        root.destroy()
-    return text.strip() if text else None
+        return text.strip() if text else None
+
+    return with_tk(ask)
 
 
 class Tray:

@@ -353,6 +353,9 @@ class WavSink:
             return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
 
     def close(self) -> None:
-        """Write the WAV (atomically: a temp file then rename)."""
+        """Write the WAV (atomically: a temp file then rename); nothing at all when nothing was spoken."""
         samples = self.samples
+        if not samples.size:
+            log.warning("nothing was spoken; %s not written", self.path)
+            return
         atomic_write(self.path, lambda tmp: write_wav(tmp, samples, self.output_rate), mode=0o644)

@@ -182,7 +182,7 @@ class Router:
             skipped: list[str] = []
             names = self.order()
             if not names:
-                raise EngineUnavailableError("No speech engine is available: check the log and `voxtray doctor`.")
+                raise EngineUnavailableError("No speech engine is available: check the log and `python -m daemon doctor`.")
             chosen = names[-1]
             for name in names:
                 ok, why = self.usable(name)
@@ -224,7 +224,7 @@ class Router:
                     with self._lock:
                         self._publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
                     raise EngineError(
-                        "No voice could speak (" + "; ".join(errors) + "). Check the log and run `voxtray doctor`."
+                        "No voice could speak (" + "; ".join(errors) + "). Check the log and run `python -m daemon doctor`."
                     ) from exc
                 with self._lock:
                     self._active = nxt

@@ -96,7 +96,7 @@ def _map_error(exc: BaseException) -> EngineError:
         return EngineUnavailableError(f"edge-tts could not correct the clock skew ({exc}). Set the clock right.")
     if isinstance(exc, ex.NoAudioReceived):
         return EngineError(
-            "edge-tts sent no audio. Check that 'edge_tts_voice' names an existing voice (see `voxtray voices`)."
+            "edge-tts sent no audio. Check that 'edge_tts_voice' names an existing voice (see `python -m daemon doctor`)."
         )
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return EngineTimeoutError(f"edge-tts timed out. {HELP_NET}")

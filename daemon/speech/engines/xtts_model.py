@@ -181,7 +181,8 @@ def acquire(settings: Settings, progress: Progress | None = None) -> LoadedModel
     try:
         import torch  # noqa: F401
         import TTS  # noqa: F401
-    except (ImportError, OSError) as exc:  # torchaudio/torchcodec built for another torch fail with OSError
+    except (ImportError, OSError, RuntimeError) as exc:  # torchaudio/torchcodec: OSError (built for another
+        # torch) or RuntimeError (torchcodec on Windows when FFmpeg's DLLs are missing)
         raise EngineUnavailableError(
             f"XTTS cannot run: {exc}. Install the requirements (pip install -r requirements.txt; "
             "on Windows the CUDA torch first, see the README)."
