@@ -135,10 +135,14 @@ def check_voices(s: Settings) -> Check:
     return Check("voices", state, f"{len(voices)} in {folder}: {', '.join(voices[:6])}", fix)
 
 
-def check_hotkeys(_s: Settings) -> Check:
+def check_hotkeys(s: Settings) -> Check:
+    from daemon.desktop.hotkeys import altgr_conflict
+
+    conflicts = [c for c in (altgr_conflict(s.hotkey_ask), altgr_conflict(s.hotkey_stop)) if c]
+    if conflicts:
+        return Check("hotkeys", WARN, conflicts[0], "choose a combo without Ctrl+Alt+<character> (AltGr layouts)")
     if sys.platform == "win32":
-        ok = importlib.util.find_spec("keyboard") is not None
-        return Check("hotkeys", OK if ok else FAIL, "keyboard package" if ok else "keyboard missing", "pip install keyboard")
+        return Check("hotkeys", OK, f"RegisterHotKey: {s.hotkey_ask} asks, {s.hotkey_stop} stops")
     if not os.environ.get("DISPLAY"):
         return Check("hotkeys", WARN, "no X11 display (DISPLAY unset)", "global hotkeys need an X11 session; use the CLI")
     ok = importlib.util.find_spec("pynput") is not None

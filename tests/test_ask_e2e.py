@@ -93,7 +93,7 @@ def test_hotkey_box_llm_and_spoken_answer_then_barge_in_and_stop(desk, ask_displ
     base = loud(alsa_capture.read())
     assert wait_for(lambda: loud(alsa_capture.read()) - base > 0.3 * rate)
     before = loud(alsa_capture.read())
-    ask_display.xdotool("key", "ctrl+alt+x")
+    ask_display.xdotool("key", "ctrl+alt+BackSpace")
     assert assistant.wait_idle(2.0)
     time.sleep(0.3)
     after = loud(alsa_capture.read())

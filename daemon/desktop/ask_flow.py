@@ -35,7 +35,8 @@ class AskFlow:
         self.prepare = prepare  # e.g. start the audio stream while the user types
         self.box = QuestionBox(self._submit)
         self.hotkeys = HotkeyListener(
-            {settings.hotkey_ask: self.on_ask_hotkey, settings.hotkey_stop: self.on_stop_hotkey}, backend=backend
+            {settings.hotkey_ask: self.on_ask_hotkey, settings.hotkey_stop: self.on_stop_hotkey}, backend=backend,
+            names={settings.hotkey_ask: "hotkey_ask", settings.hotkey_stop: "hotkey_stop"},
         )
 
     def start(self) -> None:

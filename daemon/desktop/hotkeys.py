@@ -1,13 +1,21 @@
-"""Global hotkeys: the `keyboard` package on Windows, pynput on Linux/X11.
+"""Global hotkeys: user32 RegisterHotKey on Windows (winhotkeys.py), pynput on Linux/X11.
 
-    listener = HotkeyListener({settings.hotkey_ask: on_ask, settings.hotkey_stop: on_stop})  # validates
+    listener = HotkeyListener({settings.hotkey_ask: on_ask, settings.hotkey_stop: on_stop},
+                              names={settings.hotkey_ask: "hotkey_ask", settings.hotkey_stop: "hotkey_stop"})
     listener.start()     # raises HotkeyError with what to do when hotkeys cannot work here
     listener.stop()
 
+Backends: "win32" (the Windows default: survives the lock screen, Ctrl+Alt+Del and UAC, works over elevated
+windows, and a combo another program owns is an error naming the setting), "keyboard" (the `keyboard`
+package's low-level hook; explicit only: it goes deaf after the lock screen, boppreh/keyboard#191), "pynput".
+`names` (optional) maps each combo text to the setting it came from, for the error messages.
+
 Combos are written like "ctrl+alt+space": modifiers (ctrl, alt, shift, win) and one key (a letter or digit,
 f1-f24, or a named key such as space, enter, esc, tab, up, page_down), joined by '+', case-insensitive.
-A bad combo raises SettingsError naming the setting. Callbacks never run on the OS hook thread (a slow
-callback there would delay every key press system-wide): a dispatcher thread calls them, one at a time.
+A bad combo raises SettingsError naming the setting. A ctrl+alt+<character> combo is logged as a warning
+once (altgr_conflict): where AltGr = Ctrl+Alt it would take a character the user types. Callbacks never run
+on the OS hook thread (a slow callback there would delay every key press system-wide): a dispatcher thread
+calls them, one at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.desktop import winhotkeys
 from daemon.errors import SettingsError, VoxTrayError
 
 log = logging.getLogger(__name__)
@@ -104,13 +113,37 @@ def parse_combo(text: str, setting: str = "hotkey") -> Combo:
     return Combo(tuple(m for m in _MOD_ORDER if m in mods), key)
 
 
-def parse_bindings(bindings: dict[str, Callable[[], None]]) -> dict[Combo, Callable[[], None]]:
-    """Validate every combo; two names for the same combo are an error too."""
+def altgr_conflict(combo: Combo | str) -> str | None:
+    """Why `combo` clashes with AltGr, or None. On Windows layouts with AltGr (German, Polish, French, ...)
+    AltGr is Ctrl+Alt, so ctrl+alt+<letter, digit or punctuation> also takes AltGr+<key>, which types a
+    character there (Polish AltGr+X = ź). Named keys (space, backspace, f1-f24, ...) and combos with shift or
+    win are fine. A string is parsed first (SettingsError if it is not a valid combo)."""
+    if isinstance(combo, str):
+        combo = parse_combo(combo)
+    if combo.modifiers != ("ctrl", "alt") or len(combo.key) != 1:
+        return None
+    return (f"'{combo}' is also AltGr+{combo.key.upper()} on keyboard layouts where AltGr = Ctrl+Alt (German, "
+            f"Polish, French, ...), which types a character there (Polish AltGr+X = ź); prefer a named key "
+            f"(e.g. ctrl+alt+backspace) or add shift or win")
+
+
+_altgr_warned: set[Combo] = set()
+
+
+def parse_bindings(bindings: dict[str, Callable[[], None]],
+                   names: dict[str, str] | None = None) -> dict[Combo, Callable[[], None]]:
+    """Validate every combo (errors name the setting from `names`, else 'hotkey'); two names for the same
+    combo are an error too; an AltGr clash is a warning, logged once per combo."""
     out: dict[Combo, Callable[[], None]] = {}
     for text, callback in bindings.items():
-        combo = parse_combo(text)
+        setting = (names or {}).get(text, "hotkey")
+        combo = parse_combo(text, setting)
         if combo in out:
             raise SettingsError(f"two hotkeys are both '{combo}' — give each action its own combo. {HELP}")
+        clash = altgr_conflict(combo)
+        if clash and combo not in _altgr_warned:
+            _altgr_warned.add(combo)
+            log.warning("%s: %s", setting, clash)
         out[combo] = callback
     return out
 
@@ -128,23 +161,34 @@ def _nudge_xrecord(listener: Any) -> None:
         log.debug("XRecord nudge failed", exc_info=True)
 
 
+BACKENDS = ("win32", "keyboard", "pynput")
+
+
 def default_backend() -> str:
-    return "keyboard" if sys.platform == "win32" else "pynput"
+    return "win32" if sys.platform == "win32" else "pynput"
 
 
 class HotkeyListener:
     """Listens for global hotkeys and calls their callbacks (on its dispatcher thread, one at a time)."""
 
-    def __init__(self, bindings: dict[str, Callable[[], None]], *, backend: str | None = None) -> None:
-        self.bindings = parse_bindings(bindings)
+    def __init__(self, bindings: dict[str, Callable[[], None]], *, backend: str | None = None,
+                 names: dict[str, str] | None = None, user32: Any = None,
+                 last_error: Callable[[], int] | None = None) -> None:
+        """`names`: combo text -> setting name (e.g. {"ctrl+alt+space": "hotkey_ask"}) for error messages.
+        `user32` / `last_error`: the win32 backend's ctypes seams (default: the real user32 and
+        ctypes.get_last_error); tests pass a fake."""
+        self.bindings = parse_bindings(bindings, names)
+        self.setting_names = {parse_combo(text): (names or {}).get(text, "hotkey") for text in bindings}
         self.backend = backend or default_backend()
-        if self.backend not in ("keyboard", "pynput"):
+        if self.backend not in BACKENDS:
             raise ValueError(f"unknown hotkey backend {self.backend!r}")
         self._queue: queue.Queue[Combo | None] = queue.Queue()
         self._dispatcher: threading.Thread | None = None
         self._pynput: Any = None
         self._keyboard: Any = None
         self._handles: list[Any] = []
+        self._user32, self._last_error = user32, last_error
+        self.win32: winhotkeys.HotkeyThread | None = None  # the message-loop thread while running (win32)
 
     @property
     def running(self) -> bool:
@@ -153,7 +197,9 @@ class HotkeyListener:
     def start(self) -> None:
         if self._dispatcher is not None:
             return
-        if self.backend == "keyboard":
+        if self.backend == "win32":
+            self._start_win32()
+        elif self.backend == "keyboard":
             self._start_keyboard()
         else:
             self._start_pynput()
@@ -162,6 +208,9 @@ class HotkeyListener:
         log.info("global hotkeys (%s): %s", self.backend, ", ".join(str(c) for c in self.bindings))
 
     def stop(self) -> None:
+        if self.win32 is not None:
+            loop, self.win32 = self.win32, None
+            loop.stop()
         if self._pynput is not None:
             listener, self._pynput = self._pynput, None
             listener.stopping = True
@@ -185,6 +234,33 @@ class HotkeyListener:
     def _fire(self, combo: Combo) -> None:
         """Called on the OS hook thread: only enqueue."""
         self._queue.put(combo)
+
+    def _start_win32(self) -> None:
+        combos = list(self.bindings)
+
+        def retry(combo: Combo) -> str:
+            return f"choose another combo for '{self.setting_names.get(combo, 'hotkey')}' in settings.json"
+
+        keys: list[tuple[int, int]] = []
+        for combo in combos:
+            try:
+                keys.append(winhotkeys.hotkey_for(combo.modifiers, combo.key, self._user32))
+            except winhotkeys.KeyMapError as exc:
+                raise HotkeyError(f"global hotkey {combo} cannot be registered: {exc}; {retry(combo)}") from None
+            except winhotkeys.Win32HotkeyError as exc:
+                raise HotkeyError(f"global hotkeys could not be registered: {exc}") from None
+        loop = winhotkeys.HotkeyThread(keys, lambda index: self._fire(combos[index]), user32=self._user32,
+                                       last_error=self._last_error)
+        try:
+            loop.start()
+        except winhotkeys.Win32HotkeyError as exc:
+            if exc.index is None:
+                raise HotkeyError(f"global hotkeys could not be registered: {exc}") from None
+            combo = combos[exc.index]
+            if exc.already_registered:
+                raise HotkeyError(f"{combo} is already used by another program; {retry(combo)}") from None
+            raise HotkeyError(f"global hotkey {combo} could not be registered ({exc}); {retry(combo)}") from None
+        self.win32 = loop
 
     def _start_keyboard(self) -> None:
         try:
