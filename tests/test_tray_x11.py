@@ -97,7 +97,10 @@ def dominant_colour(image: Image.Image) -> str:
 
 
 def icon_colour(x11: X11Session, shot: Path) -> str:
-    x, y, w, h = x11.tray_icons()[0]
+    icons = x11.tray_icons()
+    if not icons:
+        return "no icon docked yet"
+    x, y, w, h = icons[0]
     x11.screenshot(shot)
     with Image.open(shot) as img:
         return dominant_colour(img.crop((x, y, x + w, y + h)))
