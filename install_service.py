@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run from anywhere, by any Python
 
 from daemon.desktop import autostart
 from daemon.errors import VoxTrayError

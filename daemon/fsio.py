@@ -45,7 +45,8 @@ def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             time.sleep(delay)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None = None,
+                 delays: tuple[float, ...] = RETRY_DELAYS_S) -> None:
     """Call `write(tmp)` on a temp file beside `path`, then rename it over `path` (with the retry above)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -55,7 +56,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, mode: int | None 
         write(tmp)
         if mode is not None:
             os.chmod(tmp, mode)  # mkstemp makes it private
-        replace(tmp, path)
+        replace(tmp, path, delays)
     except BaseException:
         try:
             tmp.unlink()

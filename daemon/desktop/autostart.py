@@ -168,10 +168,13 @@ def probe_command(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> str | No
     cwd = os.environ.get("SYSTEMROOT") if sys.platform == "win32" else None
     try:
         done = subprocess.run([*script, "--version"], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+                              stderr=subprocess.PIPE, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"it could not be started ({exc})"
-    return None if done.returncode == 0 else f"it exits with code {done.returncode} instead of starting"
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return f"it exits with code {done.returncode} instead of starting" + (f" ({lines[-1]})" if lines else "")
 
 
 class WindowsAutostart:
