@@ -99,3 +99,23 @@ def test_output_of_a_verb_under_pythonw_lands_in_the_log(tmp_path: Path) -> None
     assert proc.wait(120) == 0
     log = winutil.log_text(log_dir)
     assert "stdout: " in log and "sample" in log, log[-2000:]
+
+
+AMBER, GREY = (230, 159, 0), (140, 140, 140)
+
+
+def tray_pixels(colour: tuple[int, int, int]) -> int:
+    """Pixels of `colour` (within a small tolerance) in trayer's panel, top right of the screen."""
+    from PIL import ImageGrab
+
+    shot = ImageGrab.grab()  # Wine's screen DC reads the X root window, trayer included
+    panel = shot.crop((shot.width - 200, 0, shot.width, 40)).convert("RGB")
+    return sum(1 for px in panel.getdata() if all(abs(a - b) <= 12 for a, b in zip(px, colour, strict=True)))
+
+
+def test_the_tray_icon_docks_and_shows_the_voice_that_speaks(tmp_path: Path) -> None:
+    """Forced to edge-tts (no XTTS under Wine), the docked icon turns from grey (starting) to amber."""
+    with running(tmp_path, engine="edge") as daemon:
+        wait_for(lambda: "voice tier -> edge" in daemon.log(), 60, "the edge tier in the log")
+        wait_for(lambda: tray_pixels(AMBER) >= 60, 20, "an amber icon in the tray")
+        assert tray_pixels(GREY) < 10, "no grey 'starting' icon beside it"
