@@ -114,3 +114,31 @@ def test_second_daemon_says_already_running_and_first_stops_cleanly(settings_fil
         if first.poll() is None:
             first.kill()
             first.wait(5)
+
+
+def test_say_with_no_usable_voice_fails_and_writes_no_wav(settings_file: Path, tmp_path: Path) -> None:
+    """espeak-ng taken off PATH (a real missing binary): nothing can speak, so no WAV and a non-zero exit."""
+    out = tmp_path / "nothing.wav"
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    code, _stdout, err = finish(cli(settings_file, "say", "Hello.", "--engine", "system", "--out", str(out),
+                                    env={"PATH": str(empty)}))
+    assert code == 1, err
+    assert not out.exists()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("voxtray: ") and "espeak-ng" in lines[0] + err, err
+    assert "Traceback" not in err
+
+
+def test_messages_name_commands_that_exist() -> None:
+    """Every `python -m daemon VERB` a message or doc string names is a real verb; no `voxtray VERB` command."""
+    import re
+
+    from daemon.cli import VERBS
+
+    named: set[str] = set()
+    for path in (ROOT / "daemon").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"`voxtray (?!://)[a-z]", text), f"{path} names a `voxtray ...` command"
+        named.update(re.findall(r"python -m daemon (\w+)", text))
+    assert named and named <= set(VERBS) | {"run"}, named - set(VERBS)

@@ -77,3 +77,25 @@ def test_a_real_permission_error_on_linux_is_not_retried(tmp_path: Path, monkeyp
     with pytest.raises(PermissionError, match="Permission denied"):
         fsio.atomic_write_text(tmp_path / "b.json", "x")
     assert calls == [1] and not list(tmp_path.iterdir())
+
+
+def test_torchcodec_failing_with_runtimeerror_means_xtts_unavailable_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows, torchcodec raises RuntimeError (not ImportError) when FFmpeg's DLLs are missing; `import TTS`
+    probes it. FAKED here by a finder that raises that RuntimeError for `TTS` (FFmpeg DLLs exist only on Windows)."""
+    import importlib.abc
+    import sys
+
+    from daemon.errors import EngineUnavailableError
+    from daemon.settings import Settings
+    from daemon.speech.engines import xtts_model
+
+    class Broken(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "TTS":
+                raise RuntimeError("Could not load libtorchcodec. FFmpeg is not properly installed")
+            return None
+
+    monkeypatch.delitem(sys.modules, "TTS", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    with pytest.raises(EngineUnavailableError, match="XTTS cannot run: Could not load libtorchcodec"):
+        xtts_model.acquire(Settings(use_local_cloning=True))

@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args, check=False)
     result = speak_once(settings, args.text, engine=args.engine, voice=args.voice, out=args.out)
     if result.seconds <= 0:
-        raise EngineError("nothing was spoken: no voice could speak this text (see the log; check the set-up "
-                          "with `python -m daemon doctor`).")
+        raise EngineError("nothing was spoken: " + (result.errors[0] if result.errors else
+                          "no voice could speak this text. Check the set-up with `python -m daemon doctor`."))
     if args.out is not None:
         print(f"wrote {args.out} ({result.seconds:.2f} s of audio, {result.summary})")
     else:

@@ -89,10 +89,11 @@ def icon_class(base: type[Any], on_end_session: Callable[[], None] | None = None
         def _create_window(self, atom: Any) -> Any:
             """pystray makes two windows of one class (the icon's, then the menu's owner): name them, so tools
             (and tests) can tell which one receives the icon's messages."""
-            import ctypes
-
             hwnd = super()._create_window(atom)
-            ctypes.windll.user32.SetWindowTextW(hwnd, WINDOW_TITLE if self._hwnd is None else MENU_WINDOW_TITLE)
+            if sys.platform == "win32":
+                import ctypes
+
+                ctypes.windll.user32.SetWindowTextW(hwnd, WINDOW_TITLE if self._hwnd is None else MENU_WINDOW_TITLE)
             return hwnd
 
         def _on_end_session(self, wparam: int, _lparam: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.settings import Settings
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class OneShotResult:
     seconds: float
     engines: list[str]
+    errors: list[str] = field(default_factory=list)  # why sentences were not spoken
 
     @property
     def summary(self) -> str:
@@ -80,8 +81,9 @@ def speak_once(
             speech_stack.load_xtts_for_cli(stack, settings, forced=settings.engine == "xtts")
         result = stack.pipeline.speak_text(text, ref)
         used = [e for e in result.engines if e]
+        errors = [s.error for s in result.sentences if s.engine is None and s.error]
         if forced and used and set(used) != {settings.engine}:
             log.warning("%s could not speak everything; used %s", settings.engine, ", ".join(sorted(set(used))))
     finally:
         stack.close()
-    return OneShotResult(sink.seconds, used)
+    return OneShotResult(sink.seconds, used, errors)
