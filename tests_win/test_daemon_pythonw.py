@@ -6,6 +6,8 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
+import numpy as np
+
 from tests_win import daemon_proc, winutil
 from tests_win.daemon_proc import choose, open_menu, running
 from tests_win.winutil import WM_CLOSE, WM_ENDSESSION, WM_QUERYENDSESSION, child_env, user32, wait_for
@@ -109,8 +111,8 @@ def tray_pixels(colour: tuple[int, int, int]) -> int:
     from PIL import ImageGrab
 
     shot = ImageGrab.grab()  # Wine's screen DC reads the X root window, trayer included
-    panel = shot.crop((shot.width - 200, 0, shot.width, 40)).convert("RGB")
-    return sum(1 for px in panel.getdata() if all(abs(a - b) <= 12 for a, b in zip(px, colour, strict=True)))
+    panel = np.asarray(shot.crop((shot.width - 200, 0, shot.width, 40)).convert("RGB")).astype(int)
+    return int(np.count_nonzero(np.all(np.abs(panel - np.array(colour)) <= 12, axis=-1)))
 
 
 def test_the_tray_icon_docks_and_shows_the_voice_that_speaks(tmp_path: Path) -> None:

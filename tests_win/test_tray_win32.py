@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from daemon.desktop import traywin32
@@ -81,12 +82,14 @@ class BITMAP(ctypes.Structure):
                 ("bmBits", ctypes.c_void_p)]
 
 
-def icon_width(hicon: int) -> int:
+def icon_width(hicon: int) -> int | None:
+    """Width of an icon handle's bitmap; None when the handle is gone (the render thread replaced the icon)."""
     user32, gdi32 = ctypes.windll.user32, ctypes.windll.gdi32
     user32.GetIconInfo.argtypes = [wintypes.HICON, ctypes.POINTER(ICONINFO)]
     gdi32.GetObjectW.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p]
     info = ICONINFO()
-    assert user32.GetIconInfo(hicon, ctypes.byref(info))
+    if not hicon or not user32.GetIconInfo(hicon, ctypes.byref(info)):
+        return None
     bmp = BITMAP()
     assert gdi32.GetObjectW(info.hbmColor, ctypes.sizeof(BITMAP), ctypes.byref(bmp))
     gdi32.DeleteObject(info.hbmColor)
@@ -99,8 +102,8 @@ def test_the_icon_is_a_multi_size_ico_loaded_at_the_small_icon_size(tmp_path: Pa
     try:
         bus.update(tier=Tier.EDGE)
         icon: Any = tray._icon
-        wait_for(lambda: icon._icon_handle, 10, "the icon handle")
-        assert icon_width(icon._icon_handle) == traywin32.small_icon_size()
+        width = wait_for(lambda: icon_width(icon._icon_handle), 10, "a live icon handle")
+        assert width == traywin32.small_icon_size()
         frames = icon.icon.info["voxtray_frames"]
         ico = tmp_path / "voxtray.ico"
         traywin32.write_ico(frames, str(ico))
@@ -108,7 +111,7 @@ def test_the_icon_is_a_multi_size_ico_loaded_at_the_small_icon_size(tmp_path: Pa
             assert set(img.info["sizes"]) == {(s, s) for s in traywin32.ICON_SIZES}
             img.size = (16, 16)  # the 16 px frame must be the one drawn at 16 px, not a shrunk 64 px one
             img.load()
-            assert list(img.convert("RGBA").getdata()) == list(frames[16].convert("RGBA").getdata())
+            assert np.array_equal(np.asarray(img.convert("RGBA")), np.asarray(frames[16].convert("RGBA")))
     finally:
         tray.stop()
         thread.join(20)
