@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from daemon.desktop import traywin32
@@ -50,7 +51,7 @@ def run_tray() -> tuple[Tray, Actions, threading.Thread, StatusBus]:
     return tray, actions, thread, bus
 
 
-def test_long_texts_never_break_the_tray_and_the_action_thread_survives() -> None:
+def test_long_texts_never_break_the_tray_and_the_action_thread_survives(caplog: pytest.LogCaptureFixture) -> None:
     tray, actions, thread, bus = run_tray()
     try:
         long = "The LLM at https://example.trycloudflare.com answered with an error page: " + "x" * 600 + " 🎙️"
@@ -63,6 +64,16 @@ def test_long_texts_never_break_the_tray_and_the_action_thread_survives() -> Non
         tray.submit(failing)
         tray.submit(lambda: actions.calls.append("after the failure"))
         wait_for(lambda: "after the failure" in actions.calls, 10, "the next menu command to run")
+        assert not [r for r in caplog.records if "could not show the notification" in r.getMessage()], \
+            "texts are cut to Windows' limits, so every notification is shown"
+
+        def broken_notify(*_a: object) -> None:
+            raise OSError("Shell_NotifyIcon failed")  # e.g. Explorer restarting
+
+        tray._icon.notify = broken_notify
+        tray.submit(failing)
+        tray.submit(lambda: actions.calls.append("after a failed notification"))
+        wait_for(lambda: "after a failed notification" in actions.calls, 10, "a command after a failed notification")
         tray.handlers.quit()
         thread.join(20)
         assert not thread.is_alive(), "Quit (a menu command after the failures) stopped the tray"
