@@ -22,9 +22,12 @@ for %%A in (%*) do (
 set "TORCH=2.11.0"
 set "PY="
 echo [1/5] Looking for Python 3.11
-py -3.11 -c "import sys" >nul 2>&1 && set "PY=py -3.11"
+rem (errorlevel checks, not && / ||: they behave the same in every cmd, Wine's included)
+py -3.11 -c "import sys" >nul 2>&1
+if not errorlevel 1 set "PY=py -3.11"
 if not defined PY (
-  python -c "import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)" >nul 2>&1 && set "PY=python"
+  python -c "import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)" >nul 2>&1
+  if not errorlevel 1 set "PY=python"
 )
 if not defined PY (
   echo setup: Python 3.11 was not found. Install it from https://www.python.org/downloads/windows/ ^(tick "Add
@@ -37,7 +40,8 @@ echo [2/5] Virtual environment .venv
 if exist ".venv\Scripts\python.exe" (
   echo       exists
 ) else (
-  call :do %PY% -m venv .venv || goto :failed
+  call :do %PY% -m venv .venv
+  if errorlevel 1 goto :failed
 )
 set "VPY=.venv\Scripts\python.exe"
 
@@ -62,9 +66,12 @@ if defined DRIVER (
 )
 
 echo [4/5] Installing packages ^(first time: several minutes^)
-call :do "%VPY%" -m pip install --upgrade pip || goto :failed
-call :do "%VPY%" -m pip install torch==%TORCH% torchaudio==%TORCH% --index-url https://download.pytorch.org/whl/!INDEX! || goto :failed
-call :do "%VPY%" -m pip install -r requirements.txt || goto :failed
+call :do "%VPY%" -m pip install --upgrade pip
+if errorlevel 1 goto :failed
+call :do "%VPY%" -m pip install torch==%TORCH% torchaudio==%TORCH% --index-url https://download.pytorch.org/whl/!INDEX!
+if errorlevel 1 goto :failed
+call :do "%VPY%" -m pip install -r requirements.txt
+if errorlevel 1 goto :failed
 
 if not defined RUN (
   echo [5/5] Done. Start VoxTray with: .venv\Scripts\pythonw.exe voxtray.pyw

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,12 +20,17 @@ from daemon.logs import SharedRotatingFileHandler
 from tests_win.winutil import wait_for
 
 
-def hold(path: Path, seconds: float) -> threading.Timer:
-    """Open `path` like an editor/antivirus would (no FILE_SHARE_DELETE) and close it after `seconds`."""
-    fh = open(path, "rb")  # noqa: SIM115 - closed by the timer
-    timer = threading.Timer(seconds, fh.close)
-    timer.start()
-    return timer
+class hold:  # lower case: reads as a verb in the tests
+    """Another PROCESS opens `path` like an editor/antivirus would (no FILE_SHARE_DELETE) for `seconds`."""
+
+    def __init__(self, path: Path, seconds: float) -> None:
+        code = f"import time; f = open(r'{path}', 'rb'); print('held', flush=True); time.sleep({seconds})"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
+
+    def join(self) -> None:
+        self.proc.wait(30)
 
 
 def leftovers(folder: Path) -> list[str]:
