@@ -130,7 +130,7 @@ class App:
             self.on_stop("keep-warm policy", self.policy.stop)
         else:
             status.update(model_state="disabled")
-            self._publish_fallback_tier()
+        self.speech.router.start_watch()  # the tray shows the voice the next sentence would get, always
 
         from daemon.brain.assistant import Assistant
         from daemon.brain.client import LLMClient
@@ -148,15 +148,6 @@ class App:
         )
         self.on_stop("assistant", self.assistant.close)
         self._start_ask_flow(health)
-
-    def _publish_fallback_tier(self) -> None:
-        router = self.speech.router
-        try:
-            engine = router.choose()
-            tier = {"xtts": Tier.XTTS, "edge": Tier.EDGE, "system": Tier.SYSTEM}.get(engine.name, Tier.NONE)
-        except Exception:
-            tier = Tier.NONE
-        self.status.update(tier=tier, tier_reason="XTTS is off in settings" if tier != Tier.XTTS else "")
 
     def _start_ask_flow(self, health: Any) -> None:
         """Global hotkeys + question box; without them (no display) the CLI and tray still work."""

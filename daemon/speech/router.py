@@ -30,6 +30,7 @@ from daemon.status import StatusBus, Tier
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often waits look at the cancel flag
+WATCH_S = 0.25  # how often the tier watcher re-reads readiness (cheap flags: engine.ready(), GPU headroom)
 STALL_FACTOR = 3.0  # a gap between chunks may be this many first-chunk deadlines
 TIER_OF = {"xtts": Tier.XTTS, "edge": Tier.EDGE, "system": Tier.SYSTEM}
 LABEL = {"xtts": "cloned voice (XTTS)", "edge": "edge-tts", "system": "system voice"}
@@ -143,6 +144,8 @@ class Router:
         self._wake = threading.Condition(self._lock)
         self._closed = False
         self._prober: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
+        self._poke = threading.Event()
 
     # ----- choosing -----
     def order(self) -> list[str]:
@@ -153,8 +156,8 @@ class Router:
             names.append("system")
         return [n for n in names if n in self.engines]
 
-    def usable(self, name: str) -> tuple[bool, str]:
-        """Can `name` speak the next utterance? Returns (ok, why not)."""
+    def usable(self, name: str, *, judge: bool = True) -> tuple[bool, str]:
+        """Can `name` speak the next utterance? Returns (ok, why not). `judge=False`: only look (never trip)."""
         engine = self.engines[name]
         if name == "xtts" and not self.settings.use_local_cloning:
             return False, "cloning is off in settings"
@@ -172,7 +175,8 @@ class Router:
             limit = self.settings.xtts_max_rtf
             if self._rtf[name].sustained_above(limit):
                 reason = f"too slow (real-time factor {self._rtf[name].latest:.1f} > {limit:g})"
-                self._trip(name, reason)
+                if judge:
+                    self._trip(name, reason)
                 return False, reason
         return True, ""
 
@@ -195,8 +199,51 @@ class Router:
             begin = getattr(self._active, "begin_utterance", None)
             if callable(begin):
                 begin()  # XTTS streams the first sentence of a reply with a smaller first chunk
-            self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
+            if self._watcher is None:  # without the watcher (one-shot CLI) the choice itself is published
+                self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
             return self._active
+
+    def preview(self) -> tuple[str | None, str]:
+        """The engine the next utterance WOULD get and why, without side effects; (None, why) when none can."""
+        with self._lock:
+            skipped: list[str] = []
+            for name in self.order():
+                ok, why = self.usable(name, judge=False)
+                if ok:
+                    return name, "; ".join(skipped) if skipped else "preferred voice"
+                skipped.append(f"{LABEL.get(name, name)}: {why}")
+            return None, "nothing can speak: " + ("; ".join(skipped) if skipped else "no engine configured")
+
+    # ----- the tier the tray shows -----
+    def start_watch(self) -> None:
+        """Publish the tier the next sentence would get, at once and whenever readiness changes (XTTS loaded or
+        unloaded, GPU headroom, an engine marked down or healthy again). Engines that can probe (edge-tts: is the
+        service reachable?) are probed first, so the icon never shows a voice that cannot speak."""
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_loop, name="tier-watch", daemon=True)
+            self._watcher.start()
+
+    def _watch_loop(self) -> None:
+        try:
+            for probed in self.order():
+                if callable(getattr(self.engines[probed], "probe", None)) and not self._closed:
+                    self._probe(probed)  # unreachable: marked down, re-probed with backoff
+            while not self._closed:
+                name, why = self.preview()
+                if name is None:
+                    self._publish_tier(Tier.NONE, why)
+                else:
+                    self._publish(name, why)
+                self._poke.wait(WATCH_S)
+                self._poke.clear()
+        except Exception:  # the icon must keep telling the truth: log, and keep the thread's job going
+            log.exception("tier watcher failed")
+            if not self._closed:
+                threading.Timer(1.0, self._restart_watch).start()
+
+    def _restart_watch(self) -> None:
+        self._watcher = None
+        self.start_watch()
 
     # ----- speaking -----
     def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: Sink, cancel: CancelFlag) -> str:
@@ -314,6 +361,7 @@ class Router:
         with self._lock:
             self._ensure_prober()
             self._wake.notify_all()
+        self._poke.set()
 
     def _next_after(self, failed: str, tried: list[str]) -> Engine | None:
         names = self.order()
@@ -372,9 +420,12 @@ class Router:
             log.debug("probe of %s failed: %s", name, exc)
             ok = False
         if ok:
+            was_down = self._breakers[name].down
             self._breakers[name].reset()
             self._rtf[name].clear()
-            log.info("%s is healthy again; the next utterance may use it", LABEL.get(name, name))
+            if was_down:
+                log.info("%s is healthy again; the next utterance may use it", LABEL.get(name, name))
+            self._poke.set()
         else:
             self._trip(name, self._breakers[name].reason or "probe failed")
 
@@ -383,16 +434,20 @@ class Router:
         self._publish_tier(TIER_OF.get(name, Tier.SYSTEM), reason)
 
     def _publish_tier(self, tier: Tier, reason: str) -> None:
-        """Publish a tier change once (nothing happens when the tier is unchanged)."""
-        if self.status.current.tier == tier:
+        """Publish the tier and its reason (nothing happens when both are unchanged)."""
+        current = self.status.current
+        if current.tier == tier and current.tier_reason == reason:
             return
         self.status.update(tier=tier, tier_reason=reason)
-        log.info("voice tier -> %s (%s)", tier.value, reason)
+        if current.tier != tier:
+            log.info("voice tier -> %s (%s)", tier.value, reason)
 
     def close(self) -> None:
-        """Stop the background prober."""
+        """Stop the background prober and the tier watcher."""
         with self._lock:
             self._closed = True
             self._wake.notify_all()
-        if self._prober is not None:
-            self._prober.join(timeout=2.0)
+        self._poke.set()
+        for thread in (self._prober, self._watcher):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=2.0)
