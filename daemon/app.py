@@ -22,53 +22,10 @@ from daemon.desktop.opener import open_path
 from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.settings import Settings
 from daemon.speech.engines.base import VoiceRef
-from daemon.speech.player import AudioSink, Player
+from daemon.speech.player import AudioSink, DeviceRetrySink, Player
 from daemon.status import StatusBus, Tier
 
 log = logging.getLogger(__name__)
-
-
-class _NoDeviceSink:
-    """Stands in for the Player while no output device exists; retries opening one on every utterance."""
-
-    def __init__(self, settings: Settings, status: StatusBus) -> None:
-        self.settings = settings
-        self.status = status
-        self.output_rate = settings.output_sample_rate or 48000
-        self._player: Player | None = None
-
-    def _get(self) -> Player | None:
-        if self._player is None:
-            try:
-                self._player = Player(self.settings.output_device, self.settings.output_sample_rate, self.settings.volume)
-                self.status.update(message="")
-            except AudioDeviceError as exc:
-                self.status.update(message=str(exc))
-        return self._player
-
-    def play(self, samples: Any, rate: int) -> None:
-        player = self._get()
-        if player is not None:
-            player.play(samples, rate)
-
-    def warm(self, timeout: float | None = None) -> bool:
-        player = self._get()
-        return player.warm(timeout) if player is not None else False
-
-    def end_source(self) -> None:
-        if self._player is not None:
-            self._player.end_source()
-
-    def stop(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        return self._player.drain(timeout) if self._player is not None else True
-
-    def close(self) -> None:
-        if self._player is not None:
-            self._player.close()
 
 
 class App:
@@ -107,7 +64,7 @@ class App:
         except AudioDeviceError as exc:
             log.error("%s", exc)
             status.update(message=str(exc))
-            sink = _NoDeviceSink(s, status)
+            sink = DeviceRetrySink(s, status)
 
         from daemon.gpu.ollama import OllamaGuard
         from daemon.gpu.vram import VramWatcher

@@ -83,7 +83,8 @@ def test_say_without_an_audio_device_gives_one_clear_error(settings_file: Path, 
     code, _, err = finish(cli(settings_file, "say", "Hello.", "--engine", "system",
                               env={"ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{conf}"}))
     assert code == 1
-    assert "No audio output device" in err or "could not be opened" in err
+    assert err.strip().splitlines() == [err.strip()], "one line"
+    assert err.startswith("voxtray: No audio output device is available.")
     assert "--out FILE.wav" in err and "Traceback" not in err
 
 

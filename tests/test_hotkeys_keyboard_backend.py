@@ -51,8 +51,7 @@ def test_keyboard_backend_registers_fires_and_removes(monkeypatch: pytest.Monkey
     listener.start()
     try:
         assert sorted((n, s) for n, _, _, s in fake.hotkeys.values()) == [
-            ("ctrl+alt+space", False), ("shift+windows+x", False)] or sorted(
-            n for n, *_ in fake.hotkeys.values()) == ["ctrl+alt+space", "shift+windows+x"]
+            ("ctrl+alt+space", False), ("shift+windows+x", False)]  # never suppress: the keys still reach apps
         fake.press("ctrl+alt+space")
         assert asked.wait(2) and not stopped.is_set()
         fake.press("shift+windows+x")

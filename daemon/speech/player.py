@@ -17,7 +17,9 @@ import numpy as np
 
 from daemon.errors import AudioDeviceError
 from daemon.fsio import atomic_write
+from daemon.settings import Settings
 from daemon.speech.audio import FADE_S, StreamResampler, fade, write_wav
+from daemon.status import StatusBus
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,6 @@ class Player:
         self._flowing = threading.Event()  # the device is consuming blocks (not just pre-filling)
         self._first_callback: float | None = None
         self._channels = 1
-        self._error: str | None = None
         self._gen = 0  # bumped by stop(): a play() blocked on back-pressure gives up
 
     # --- producer side -------------------------------------------------------------------------
@@ -198,10 +199,6 @@ class Player:
         if stream is not None and stream.active:
             time.sleep(min(float(stream.latency or 0.0), 0.5))  # let the device play its own buffer
         return True
-
-    @property
-    def busy(self) -> bool:
-        return not self._empty.is_set()
 
     def close(self) -> None:
         """Stop and release the device."""
@@ -270,9 +267,10 @@ class Player:
 
     def _finished(self) -> None:
         with self._lock:
-            if self._buf and not self._stopping:
-                self._error = "audio device stopped while playing"
+            lost = bool(self._buf) and not self._stopping
             self._clear_locked()
+        if lost:
+            log.warning("the audio device stopped while playing (unplugged?); the next sentence reopens it")
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         import sounddevice as sd
@@ -359,3 +357,46 @@ class WavSink:
             log.warning("nothing was spoken; %s not written", self.path)
             return
         atomic_write(self.path, lambda tmp: write_wav(tmp, samples, self.output_rate), mode=0o644)
+
+
+class DeviceRetrySink:
+    """Stands in for the Player while no output device exists; retries opening one on every utterance."""
+
+    def __init__(self, settings: Settings, status: StatusBus) -> None:
+        self.settings = settings
+        self.status = status
+        self.output_rate = settings.output_sample_rate or 48000
+        self._player: Player | None = None
+
+    def _get(self) -> Player | None:
+        if self._player is None:
+            try:
+                self._player = Player(self.settings.output_device, self.settings.output_sample_rate, self.settings.volume)
+                self.status.update(message="")
+            except AudioDeviceError as exc:
+                self.status.update(message=str(exc))
+        return self._player
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        player = self._get()
+        if player is not None:
+            player.play(samples, rate)
+
+    def warm(self, timeout: float | None = None) -> bool:
+        player = self._get()
+        return player.warm(timeout) if player is not None else False
+
+    def end_source(self) -> None:
+        if self._player is not None:
+            self._player.end_source()
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        return self._player.drain(timeout) if self._player is not None else True
+
+    def close(self) -> None:
+        if self._player is not None:
+            self._player.close()

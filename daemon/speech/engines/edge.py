@@ -12,7 +12,6 @@ import math
 import queue
 import re
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -279,11 +278,3 @@ async def _cancel_all() -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.get_running_loop().shutdown_asyncgens()
-
-
-def measure_first_chunk(engine: EdgeEngine, text: str) -> float:
-    """Seconds to the first decoded chunk (for `doctor` and benchmarks)."""
-    t0 = time.monotonic()
-    for _chunk in engine.stream(text):
-        return time.monotonic() - t0
-    raise EngineError("edge-tts produced no audio")
