@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from daemon.brain.assistant import Assistant
-from daemon.brain.health import HealthPoller
 from daemon.desktop.hotkeys import HotkeyListener
 from daemon.desktop.prompt import QuestionBox
 from daemon.settings import Settings
@@ -23,10 +22,21 @@ from daemon.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class Asker(Protocol):
+    """What the flow drives (the app wires the assistant in): ask a question, stop answering."""
+
+    def ask(self, question: str, t_hotkey: float | None = None) -> None: ...
+    def stop(self) -> None: ...
+
+
+class HealthCheck(Protocol):
+    def check_soon(self) -> None: ...
+
+
 class AskFlow:
     """Owns the HotkeyListener and the QuestionBox and wires them to the Assistant."""
 
-    def __init__(self, settings: Settings, assistant: Assistant, *, health: HealthPoller | None = None,
+    def __init__(self, settings: Settings, assistant: Asker, *, health: HealthCheck | None = None,
                  paused: Callable[[], bool] | None = None, backend: str | None = None,
                  prepare: Callable[[], None] | None = None) -> None:
         self.assistant = assistant
