@@ -12,9 +12,12 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +83,63 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write UTF-8 text with '\\n' line ends to `path` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+_held = threading.local()
+
+
+@contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on `<path>.lock` across processes and threads (re-entrant in one thread), so a
+    read-modify-write of `path` never loses another writer's update."""
+    lock_path = path.with_name(path.name + ".lock")
+    key = str(lock_path.resolve())
+    depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    if depth.get(key):
+        depth[key] += 1
+        try:
+            yield
+        finally:
+            depth[key] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock_path, "a+b")  # noqa: SIM115 - closed below
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                _lock_file(fh)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} stays locked by another VoxTray process") from None
+                time.sleep(0.02)
+        depth[key] = 1
+        try:
+            yield
+        finally:
+            depth[key] = 0
+            _unlock_file(fh)
+    finally:
+        fh.close()
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _lock_file(fh: IO[bytes]) -> None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+
+    def _unlock_file(fh: IO[bytes]) -> None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_file(fh: IO[bytes]) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock_file(fh: IO[bytes]) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

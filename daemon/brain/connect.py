@@ -24,6 +24,7 @@ from daemon.brain.client import OLLAMA, LLMClient
 from daemon.brain.errors import LLMProblem
 from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError
+from daemon.fsio import file_lock
 from daemon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,11 @@ def connect(link: BridgeLink, settings_path: Path) -> ConnectResult:
     started = time.monotonic()
     result = probe(link.url, link.token, current, link.model)
     log.info("bridge probe took %.2f s", time.monotonic() - started)
-    where = secrets.set_token(settings_path, link.token)
     # Pin the model only when one was asked for (the link's, or a configured one the server lacks).
     model = result.model if (link.model or current.llm_model) else ""
-    new = settings_mod.update(settings_path, remote_llm_url=link.url, llm_api=result.api, llm_model=model)
+    with file_lock(settings_path):  # the URL and its token are saved together: a parallel connect cannot pair them
+        where = secrets.set_token(settings_path, link.token)
+        new = settings_mod.update(settings_path, remote_llm_url=link.url, llm_api=result.api, llm_model=model)
     return ConnectResult(result, link.url, where, new)
 
 
