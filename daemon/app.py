@@ -43,6 +43,7 @@ class App:
         self.assistant: Any = None
         self.policy: Any = None
         self.flow: Any = None  # hotkeys + question box (desktop.ask_flow.AskFlow)
+        self.talk: Any = None  # asking by voice (listen.talk.VoiceAsk)
         self.health: Any = None
         self._hotkeys_paused = False
         self._starter: threading.Thread | None = None
@@ -109,10 +110,14 @@ class App:
     def _start_ask_flow(self, health: Any) -> None:
         """Global hotkeys + question box; without them (no display) the CLI and tray still work."""
         from daemon.desktop.ask_flow import AskFlow
+        from daemon.listen.talk import VoiceAsk
 
+        talk = self.talk = VoiceAsk(self.settings, self.assistant, self.status, headroom=self._headroom)
+        self.on_stop("asking by voice", talk.close)
+        talk.start()
         try:
             flow = AskFlow(self.settings, self.assistant, health=health, paused=lambda: self._hotkeys_paused,
-                           prepare=self._warm_audio)
+                           prepare=self._warm_audio, talk=talk)
             flow.start()
         except VoxTrayError as exc:
             log.warning("global hotkeys are off: %s", exc)
@@ -224,6 +229,13 @@ class App:
         else:
             self._message("The question box needs a desktop session; use `python -m daemon ask` instead.")
 
+    def ask_by_voice(self) -> None:
+        """Tray "Ask by voice": listen (barge-in first) until a pause, then ask; again while listening sends."""
+        if self.talk is None:
+            self._message("VoxTray is still starting; try again in a moment.")
+            return
+        self.talk.press(mode="toggle")
+
     def stop_speaking(self) -> None:
         if self.assistant is not None:
             self.assistant.stop()
@@ -246,8 +258,7 @@ class App:
             value = rel.as_posix()
         except ValueError:
             value = str(ref.path)
-        settings_mod.update(self.settings_path, cloning_reference_file=value)
-        self.settings.cloning_reference_file = value
+        self._apply(settings_mod.update(self.settings_path, cloning_reference_file=value))
         self.status.update(voice=ref.name)
         log.info("voice switched to %s", ref.name)
         xtts = self.speech.engines.get("xtts") if self.speech else None
@@ -278,8 +289,7 @@ class App:
             self.tray.refresh()
 
     def set_engine(self, name: str) -> None:
-        settings_mod.update(self.settings_path, engine=name)
-        self.settings.engine = name  # type: ignore[assignment]
+        self._apply(settings_mod.update(self.settings_path, engine=name))
         log.info("engine set to %s", name)
 
     def connect_bridge(self, link: str) -> None:
@@ -301,9 +311,7 @@ class App:
         except VoxTrayError as exc:
             self._message(str(exc))
             return
-        for key in Settings.model_fields:
-            if getattr(self.settings, key) != getattr(new, key):
-                setattr(self.settings, key, getattr(new, key))
+        self._apply(new)
         if self.assistant is not None and self.health is not None:
             from daemon.brain.client import LLMClient
 
@@ -345,6 +353,14 @@ class App:
         return is_enabled()
 
     # --- wiring --------------------------------------------------------------------------------
+    def _apply(self, new: Settings) -> None:
+        """Use a new settings snapshot: the parts that read settings get it (settings are never changed in place)."""
+        self.settings = new
+        if self.speech is not None:
+            self.speech.configure(new)
+        if self.policy is not None:
+            self.policy.settings = new
+
     def _warm_audio(self) -> None:
         """Start the output stream while the user types, so the first sentence plays at once."""
         sink = self.speech.sink if self.speech is not None else None

@@ -26,6 +26,13 @@ class SpeechStack:
     pipeline: Pipeline
     sink: AudioSink
 
+    def configure(self, settings: Settings) -> None:
+        """Hand every part the new settings snapshot (used from the next sentence on)."""
+        self.router.settings = settings
+        self.pipeline.settings = settings
+        for engine in self.engines.values():
+            engine.configure(settings)
+
     def close(self) -> None:
         """Stop speaking and release everything (pipeline, router, sink, engines)."""
         self.pipeline.close()

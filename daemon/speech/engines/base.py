@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.settings import Settings
+
 
 @dataclass(frozen=True)
 class VoiceRef:
@@ -26,6 +28,7 @@ class Engine(abc.ABC):
     """
 
     name: str = "engine"
+    settings: Settings
     tier: int = 99
     sample_rate: int = 24000
 
@@ -39,6 +42,10 @@ class Engine(abc.ABC):
 
     def close(self) -> None:
         """Release resources (models, connections, processes)."""
+
+    def configure(self, settings: Settings) -> None:
+        """Use a new settings snapshot from the next sentence on (settings are immutable: a change is a new one)."""
+        self.settings = settings
 
     def synthesize(self, text: str, voice: VoiceRef | None = None) -> np.ndarray:
         """The whole sentence as one array."""
