@@ -1,9 +1,12 @@
 """Question -> first audio, per engine, with a stand-in LLM whose first token arrives after a fixed delay.
 
-    .venv/bin/python bench/pipeline_latency.py [--runs 5] [--first-token 0.3] [--token 0.03] [--engines system,edge,xtts]
+    .venv/bin/python bench/pipeline_latency.py [--runs 5] [--first-token 0.3] [--token 0.0333] [--engines system,edge,xtts]
 
-For each engine it runs the real Assistant (LLMClient -> Pipeline -> Router -> engine -> a null sink) and
-reports medians of:
+The stand-in sends one token (a word) every --token seconds: 30 tokens/s by default. Table 1 compares, per
+engine, the hotkey -> first audio time when the reply's first sentence waits to be complete ("whole first
+sentence", first_fragment_words = 0) with starting at its first clause ("first clause", first_fragment_words =
+3, the default), side by side with the ratio. Table 2 (first clause on) runs the real Assistant (LLMClient ->
+Pipeline -> Router -> engine -> a null sink) and reports medians of:
   llm first sentence  when the stand-in had sent the first sentence (and the token after it, which is what
                       tells any splitter the sentence ended), from the moment the question was asked
   engine first chunk  the engine's own time from being handed the first sentence to its first audio chunk
@@ -11,6 +14,7 @@ reports medians of:
   overhead            first audio - llm first sentence - engine first chunk: VoxTray's own cost (target < 20 ms)
   wait-whole          first audio when the whole LLM answer is awaited before speaking (no streaming)
   ratio               wait-whole / first audio
+The hotkey is taken as pressed when the question is asked (the question box's typing is the user's time).
 Engines: system (espeak-ng/SAPI5), edge (the real edge-tts client against the local websocket stand-in from
 tests/fixtures/edge_server.py), xtts (the tiny random-weight XTTS from tests/fixtures/xtts.py, on the CPU).
 """
@@ -18,6 +22,7 @@ tests/fixtures/edge_server.py), xtts (the tiny random-weight XTTS from tests/fix
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import sys
@@ -42,9 +47,10 @@ from daemon.speech.text import SentenceSplitter  # noqa: E402
 from daemon.status import StatusBus  # noqa: E402
 from tests.fixtures.llm_server import start_llm_server  # noqa: E402
 
-ANSWER = ("Blue light scatters more than red light in the air. That is why the sky looks blue. "
-          "At sunset the light crosses more air and looks red.")
+ANSWER = ("When sunlight enters the air, blue light scatters much more than red light, so the whole sky looks "
+          "blue. At sunset the light crosses more air and looks red.")
 TOKENS = [w + " " for w in ANSWER.split()]
+FRAGMENT_WORDS = 3  # the default of settings.first_fragment_words
 
 
 class NullSink:
@@ -60,13 +66,14 @@ class NullSink:
     def close(self) -> None: ...
 
 
-def first_sentence_tokens() -> int:
-    """How many tokens the LLM must send before the splitter knows the first sentence ended."""
-    splitter = SentenceSplitter()
+def first_sentence_tokens(fragment_words: int) -> tuple[int, str]:
+    """How many tokens the LLM must send before the splitter hands out the first piece, and that piece."""
+    splitter = SentenceSplitter(first_fragment_words=fragment_words)
     for i, tok in enumerate(TOKENS):
-        if splitter.feed(tok):
-            return i + 1
-    return len(TOKENS)
+        out = splitter.feed(tok)
+        if out:
+            return i + 1, out[0]
+    return len(TOKENS), (splitter.close() or [""])[0]
 
 
 class TimedEngine(Engine):
@@ -91,13 +98,14 @@ class TimedEngine(Engine):
             yield chunk
 
 
-def measure(name: str, engine: Engine, voice: VoiceRef | None, settings: Settings, args: argparse.Namespace) -> dict:
+def measure(name: str, engine: Engine, voice: VoiceRef | None, settings: Settings, args: argparse.Namespace,
+            fragment_words: int = FRAGMENT_WORDS, whole: bool = True) -> dict:
     status = StatusBus()
     timed = TimedEngine(engine)
-    router = Router({name: timed}, settings.model_copy(update={"xtts_max_rtf": 1000.0}), status, probe=False)
+    settings = settings.model_copy(update={"xtts_max_rtf": 1000.0, "first_fragment_words": fragment_words})
+    router = Router({name: timed}, settings, status, probe=False)
     pipeline = Pipeline(router, NullSink(), settings, status)
-    n_first = first_sentence_tokens()
-    first_sentence = SentenceSplitter().feed("".join(TOKENS[:n_first]))[0]
+    n_first, first_sentence = first_sentence_tokens(fragment_words)
     for _ in range(2):  # warm-up (first calls of some engines are slow or empty)
         try:
             engine.synthesize(first_sentence, voice)
@@ -111,18 +119,20 @@ def measure(name: str, engine: Engine, voice: VoiceRef | None, settings: Setting
     try:
         for _ in range(args.runs):
             timed.first_chunk_s.clear()
-            assistant.ask("Why is the sky blue?")
+            assistant.ask("Why is the sky blue?", t_hotkey=time.monotonic())
             assistant.wait_idle(120)
             chunk = timed.first_chunk_s[0]
             t = assistant.last_timings
             assert t is not None and t.first_audio is not None and t.request is not None, t
             # the stand-in's token clock: request -> first token delay, then one token per `token` seconds
             llm = (t.first_token or t.request) - t.submitted + (n_first - 1) * args.token
-            audio = t.first_audio - t.submitted
+            audio = t.first_audio - (t.hotkey or t.submitted)
             rows["llm"].append(llm)
             rows["audio"].append(audio)
             rows["chunk"].append(chunk)
             rows["overhead"].append(audio - llm - chunk)
+            if not whole:
+                continue
             # no streaming: the whole answer first, then speak it
             t0 = time.monotonic()
             text = "".join(client.chat([{"role": "user", "content": "Why is the sky blue?"}]))
@@ -133,8 +143,8 @@ def measure(name: str, engine: Engine, voice: VoiceRef | None, settings: Setting
         pipeline.close()
         router.close()
         srv.stop()
-    med = {k: statistics.median(v) for k, v in rows.items()}
-    return {"engine": name, **med, "ratio": med["whole"] / med["audio"]}
+    med = {k: statistics.median(v) if v else float("nan") for k, v in rows.items()}
+    return {"engine": name, **med, "ratio": med["whole"] / med["audio"], "first": first_sentence}
 
 
 def build_engines(names: list[str]) -> list[tuple[str, Engine, VoiceRef | None, Settings, Callable[[], None]]]:
@@ -179,22 +189,37 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--first-token", type=float, default=0.3, help="stand-in LLM: seconds to the first token")
-    p.add_argument("--token", type=float, default=0.03, help="stand-in LLM: seconds between tokens")
+    p.add_argument("--token", type=float, default=1 / 30, help="stand-in LLM: seconds between tokens (30/s)")
     p.add_argument("--engines", default="system,edge,xtts")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     print(f"stand-in LLM: first token after {args.first_token * 1000:.0f} ms, then one token every "
-          f"{args.token * 1000:.0f} ms; {len(TOKENS)} tokens; medians of {args.runs} runs\n")
-    header = (f"{'engine':<8}{'llm 1st sentence':>18}{'engine 1st chunk':>18}{'first audio':>13}"
-              f"{'overhead':>10}{'wait-whole':>12}{'ratio':>7}")
-    print(header)
+          f"{args.token * 1000:.1f} ms ({1 / args.token:.0f} tokens/s); {len(TOKENS)} tokens; medians of "
+          f"{args.runs} runs")
+    print(f"first sentence: {first_sentence_tokens(0)[1]!r}; first clause: {first_sentence_tokens(FRAGMENT_WORDS)[1]!r}\n")
+    results = []
     for name, eng, voice, settings, close in build_engines(args.engines.split(",")):
         try:
-            r = measure(name, eng, voice, settings, args)
+            before = measure(name, eng, voice, settings, args, fragment_words=0, whole=False)
+            after = measure(name, eng, voice, settings, args)
         finally:
             close()
-        print(f"{r['engine']:<8}{r['llm'] * 1000:>15.0f} ms{r['chunk'] * 1000:>15.0f} ms{r['audio'] * 1000:>10.0f} ms"
+        results.append((before, after))
+    print("1. hotkey -> first audio: the whole first sentence (before) vs its first clause (after)")
+    print(f"{'engine':<8}{'before':>10}{'after':>10}{'ratio':>8}")
+    for before, after in results:
+        print(f"{after['engine']:<8}{before['audio'] * 1000:>7.0f} ms{after['audio'] * 1000:>7.0f} ms"
+              f"{before['audio'] / after['audio']:>7.2f}x")
+    print("\n2. where the time goes (first clause on)")
+    print(f"{'engine':<8}{'llm 1st piece':>15}{'engine 1st chunk':>18}{'first audio':>13}"
+          f"{'overhead':>10}{'wait-whole':>12}{'ratio':>7}")
+    for _before, r in results:
+        print(f"{r['engine']:<8}{r['llm'] * 1000:>12.0f} ms{r['chunk'] * 1000:>15.0f} ms{r['audio'] * 1000:>10.0f} ms"
               f"{r['overhead'] * 1000:>7.1f} ms{r['whole'] * 1000:>9.0f} ms{r['ratio']:>6.2f}x", flush=True)
+    for before, after in results:
+        print(json.dumps({"bench": "first_fragment", "engine": after["engine"], "tokens_per_s": round(1 / args.token),
+                          "before_first_audio_s": round(before["audio"], 3),
+                          "after_first_audio_s": round(after["audio"], 3)}))
     return 0
 
 

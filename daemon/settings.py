@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daemon.errors import SettingsError
-from daemon.fsio import atomic_write_text
+from daemon.fsio import atomic_write_text, file_lock
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ DEFAULT_ENGINE_ORDER: list[EngineName] = ["xtts", "edge", "system"]
 class Settings(BaseModel):
     """Everything VoxTray can be told; every key has a default and a description."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # snapshots: changes make a new one
 
     # --- the seed's keys (names kept) ---
     use_local_cloning: bool = Field(True, description="Speak with the cloned XTTS voice when the GPU allows it.")
@@ -59,15 +60,21 @@ class Settings(BaseModel):
     xtts_fp16: bool = Field(True, description="Half precision (autocast) on CUDA: faster and smaller.")
     xtts_language: str = Field("en", description="Language code XTTS speaks (en, de, fr, es, ...).")
     xtts_first_chunk_tokens: int = Field(
-        20, ge=2, le=400, description="Tokens in the first streamed chunk of a reply (smaller = sooner first audio)."
+        8, ge=2, le=400, description="Tokens in the first streamed chunk of a reply (smaller = sooner first audio)."
     )
-    xtts_chunk_tokens: int = Field(60, ge=2, le=400, description="Tokens per streamed chunk after the first.")
+    xtts_chunk_tokens: int = Field(
+        48, ge=2, le=400, description="Largest chunk, in tokens: chunks grow to it; later sentences use it."
+    )
+    xtts_chunk_growth: float = Field(
+        1.25, ge=1.0, le=4.0,
+        description="Each chunk of a reply's first sentence is this many times the previous one (1 = fixed size).",
+    )
     xtts_temperature: float = Field(0.75, gt=0, le=2.0, description="XTTS sampling temperature.")
     xtts_max_rtf: float = Field(
-        1.0, gt=0, description="XTTS is treated as unhealthy when its real-time factor stays above this."
+        1.0, gt=0, le=1000, description="XTTS is treated as unhealthy when its real-time factor stays above this."
     )
     first_chunk_deadline_s: float = Field(
-        4.0, gt=0, description="An engine that gives no audio within this many seconds is failed over."
+        4.0, gt=0, le=600, description="An engine that gives no audio within this many seconds is failed over."
     )
     edge_tts_voice: str = Field("en-US-AriaNeural", description="edge-tts neural voice name.")
     edge_tts_rate: str = Field("+0%", pattern=r"^[+-]\d+%$", description="edge-tts speaking rate, e.g. +10%.")
@@ -92,6 +99,50 @@ class Settings(BaseModel):
         "character.",
     )
 
+    # --- asking by voice ---
+    hotkey_talk: str = Field(
+        "ctrl+alt+enter",
+        description="Global hotkey to ask by voice (see talk_mode); empty = no talk hotkey. Pressing it while "
+        "VoxTray speaks stops the speech first.",
+    )
+    talk_mode: Literal["toggle", "hold"] = Field(
+        "toggle",
+        description="toggle: press, speak, and the question is sent after a short pause (or press again); hold: "
+        "speak while the combo is held, release to ask.",
+    )
+    talk_pause_s: float = Field(
+        0.8, ge=0.2, le=5.0, description="In toggle mode, this much silence after speech sends the question."
+    )
+    talk_max_s: float = Field(30.0, ge=2.0, le=120.0, description="Longest spoken question; listening stops then.")
+    talk_no_speech_s: float = Field(
+        8.0, ge=1.0, le=60.0, description="In toggle mode, listening stops when no speech starts within this time."
+    )
+    input_device: str | int | None = Field(
+        None, description="Microphone: device name (substring) or index; null = the system default."
+    )
+    stt_model: str = Field(
+        "base",
+        description="Speech recognition (faster-whisper) model: a size (tiny, base, small, medium, large-v3, and "
+        ".en variants such as base.en; downloaded on first use) or the path of a local model folder (offline).",
+    )
+    stt_language: str = Field(
+        "auto", description="Language spoken to VoxTray (en, de, fr, ...), or auto to detect it per question."
+    )
+    stt_device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu",
+        description="Where speech recognition runs: cpu keeps the GPU for XTTS; auto uses CUDA only when the VRAM "
+        "guard says there is room.",
+    )
+    stt_compute_type: str = Field("int8", description="CTranslate2 compute type (int8, int8_float16, float16, ...).")
+    stt_beam_size: int = Field(1, ge=1, le=10, description="Beam size (1 = greedy: fastest, fine for questions).")
+    stt_preload: bool = Field(
+        False, description="Load the speech model at start-up (else at the first talk press); it then stays loaded."
+    )
+    talk_debug_audio: bool = Field(
+        False, description="Debugging: keep each spoken question as a WAV in the log folder (else audio stays in "
+        "memory only)."
+    )
+
     # --- remote LLM ---
     llm_api: Literal["auto", "ollama", "openai"] = Field("auto", description="Protocol of the remote LLM.")
     llm_model: str = Field("", description="Model name; empty = the first model the server lists.")
@@ -102,25 +153,44 @@ class Settings(BaseModel):
         default_factory=lambda: {"ngrok-skip-browser-warning": "1"},
         description="Extra HTTP headers sent to the LLM.",
     )
-    llm_connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to connect to the LLM.")
-    llm_first_token_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the first token.")
-    llm_idle_timeout_s: float = Field(15.0, gt=0, description="Longest gap between tokens before giving up.")
-    llm_health_interval_s: float = Field(30.0, ge=0, description="LLM health poll interval; 0 = off.")
+    llm_connect_timeout_s: float = Field(5.0, gt=0, le=300, description="Seconds to connect to the LLM.")
+    llm_first_token_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Seconds to wait for the first word of the answer (keep-alives do not count)."
+    )
+    llm_idle_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="Longest gap between words of the answer before giving up (keep-alives and "
+        "empty pieces do not count)."
+    )
+    llm_max_answer_s: float = Field(
+        300.0, gt=0, le=3600, description="Longest time one answer may take; then what arrived is spoken and it is cut."
+    )
+    llm_max_answer_chars: int = Field(
+        40000, ge=100, le=1_000_000, description="Longest answer read from the LLM (characters); the rest is cut."
+    )
+    llm_health_interval_s: float = Field(30.0, ge=0, le=86400, description="LLM health poll interval; 0 = off.")
     history_turns: int = Field(6, ge=0, le=100, description="Question/answer pairs remembered.")
+    speak_max_chars: int = Field(
+        20000, ge=100, le=1_000_000, description="Longest text read aloud at once (characters, after cleanup); the "
+        "rest is skipped with a short notice."
+    )
+    first_fragment_words: int = Field(
+        3, ge=0, le=50, description="Start speaking a reply's first sentence at its first comma, colon, semicolon "
+        "or dash once it has this many words (0 = wait for the whole sentence)."
+    )
     system_prompt: str = Field("", description="Overrides the built-in prompt that asks for short spoken answers.")
 
     # --- GPU guard ---
-    vram_poll_interval_s: float = Field(2.0, gt=0, description="Seconds between VRAM readings.")
+    vram_poll_interval_s: float = Field(2.0, gt=0, le=3600, description="Seconds between VRAM readings.")
     xtts_vram_required_mb: int = Field(
-        2500, ge=0, description="VRAM XTTS needs to load (refined after the first load)."
+        2500, ge=0, le=1_048_576, description="VRAM XTTS needs to load (refined after the first load)."
     )
     vram_low_water_mb: int = Field(
-        400, ge=0, description="Free VRAM below this for vram_pressure_s unloads XTTS (when keep_warm)."
+        400, ge=0, le=1_048_576, description="Free VRAM below this for vram_pressure_s unloads XTTS (when keep_warm)."
     )
     vram_high_water_mb: int = Field(
-        3000, ge=0, description="Free VRAM above this for vram_pressure_s reloads XTTS."
+        3000, ge=0, le=1_048_576, description="Free VRAM above this for vram_pressure_s reloads XTTS."
     )
-    vram_pressure_s: float = Field(5.0, ge=0, description="How long a VRAM condition must hold before acting.")
+    vram_pressure_s: float = Field(5.0, ge=0, le=3600, description="How long a VRAM condition must hold before acting.")
     keep_warm: bool = Field(True, description="Unload/reload XTTS as other programs take and give back VRAM.")
     ollama_unload: bool = Field(True, description="Ask a local Ollama to unload its models when XTTS needs VRAM.")
     ollama_stop_processes: bool = Field(
@@ -191,12 +261,14 @@ def _describe_error(path: Path, err: ValidationError) -> str:
 def parse(path: Path, text: str) -> Settings:
     """Validate settings text; raise SettingsError with one clear message."""
     try:
-        data = json.loads(text)
+        data = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise SettingsError(
             f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
             "Fix the file (it was left untouched) or delete it to get the defaults."
         ) from None
+    except RecursionError:
+        raise SettingsError(f"{path}: nested too deeply to be settings; the file was left untouched.") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: the top level must be a JSON object {{...}}, got {type(data).__name__}.")
     data.pop("$schema", None)
@@ -215,19 +287,41 @@ def check_files(settings: Settings, path: Path) -> None:
         )
 
 
+def decode(path: Path, data: bytes) -> str:
+    """The text of settings.json: UTF-8, with or without the BOM Notepad writes; UTF-16 with a BOM (Notepad's
+    "Unicode"); anything else (e.g. Latin-1) is one clear SettingsError."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SettingsError(
+            f"{path}: is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line} cannot be read). Save it as "
+            "UTF-8 (in Notepad: File > Save as > Encoding: UTF-8); the file was left untouched."
+        ) from None
+
+
 def load(path: Path | None = None, *, check: bool = True) -> Settings:
     """Read settings.json (creating it with defaults when missing); never modifies an existing file."""
     path = Path(path) if path else DEFAULT_SETTINGS_PATH
     if not path.exists():
         settings = Settings()
-        save(settings, path)
-        log.info("created %s with default settings", path)
+        try:
+            save(settings, path)
+            log.info("created %s with default settings", path)
+        except OSError as exc:  # an unwritable folder: run on the defaults, and say why nothing was saved
+            log.warning("could not create %s (%s); using the default settings without saving them",
+                        path, exc.strerror or exc)
     else:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as exc:
             raise SettingsError(f"{path}: cannot be read: {exc.strerror}.") from None
-        settings = parse(path, text)
+        settings = parse(path, decode(path, data))
     if check:
         check_files(settings, path)
     return settings
@@ -247,15 +341,16 @@ def save(settings: Settings, path: Path | None = None) -> None:
 
 def update(path: Path, **changes: Any) -> Settings:
     """Re-read the file, apply changes, validate and save atomically; returns the new settings."""
-    current = load(path, check=False)
-    data = current.model_dump()
-    data.update(changes)
-    try:
-        merged = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise SettingsError(_describe_error(path, exc)) from None
-    save(merged, path)
-    return merged
+    with file_lock(path):  # two writers (the daemon, a CLI verb) never lose each other's update
+        current = load(path, check=False)
+        data = current.model_dump()
+        data.update(changes)
+        try:
+            merged = Settings.model_validate(data)
+        except ValidationError as exc:
+            raise SettingsError(_describe_error(path, exc)) from None
+        save(merged, path)
+        return merged
 
 
 def json_schema() -> dict[str, Any]:

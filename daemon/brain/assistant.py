@@ -12,6 +12,11 @@ message) and spoken as one short sentence, after whatever part of the answer alr
 A new `ask` while one is running stops the old answer first. Timings of each answer (hotkey, request, first
 token, first sentence, first audio, end) are logged, kept in `last_timings`, and first audio is published
 as `status.update(last_first_audio_s=...)` (seconds from the question being submitted).
+
+Never silent: every question ends in speech — the answer, or one short sentence saying what went wrong: an
+LLM failure or a cut answer (its bounds), an answer that cleans to nothing ("The answer was only code; it is
+in the log."), or an unexpected error ("Something went wrong ..."). `last_timings.error` is set whenever the
+whole answer was not spoken, so the CLI can exit non-zero.
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ from typing import Protocol
 
 from daemon.brain.client import ChatStream, LLMClient
 from daemon.brain.conversation import Conversation
-from daemon.brain.errors import LLMProblem
+from daemon.brain.errors import LLMAnswerCutError, LLMProblem
 from daemon.brain.health import HealthPoller
 from daemon.brain.link import explain_llm_failure
 from daemon.speech.engines.base import VoiceRef
+from daemon.speech.text import unspeakable_reason
 from daemon.status import Activity, StatusBus
 
 log = logging.getLogger(__name__)
+
+UNEXPECTED = "Something went wrong while answering; the details are in the log."
+LOG_ANSWER_CHARS = 100_000
 
 
 class SpeechPipeline(Protocol):
@@ -60,6 +69,9 @@ class AnswerTimings:
     spoken_error: str = ""
     cancelled: bool = False
     answer: str = ""
+    spoken: int = 0  # sentences of the answer an engine spoke
+    unspoken: int = 0  # sentences of the answer no engine could speak
+    truncated: bool = False  # the answer was longer than speak_max_chars
 
     def since_submit(self, stamp: float | None) -> float | None:
         return None if stamp is None else stamp - self.submitted
@@ -175,9 +187,9 @@ class Assistant:
                 self._busy.set()
                 try:
                     self._answer(item)
-                except Exception:  # the worker must survive anything
+                except Exception as exc:  # the worker must survive anything, and say so
                     log.exception("answering failed unexpectedly")
-                    self.status.update(activity=Activity.IDLE)
+                    self._unexpected(item, exc)
                 finally:
                     self._busy.clear()
             with self._lock:
@@ -226,11 +238,30 @@ class Assistant:
         t.first_audio = getattr(result, "first_audio_at", None)
         t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
         t.answer = stream.text
+        sentences = getattr(result, "sentences", None) or []
+        t.spoken = sum(1 for s in sentences if getattr(s, "engine", None))
+        t.unspoken = len(sentences) - t.spoken
+        t.truncated = bool(getattr(result, "truncated", False))
         t.end = time.monotonic()
         self.conversation.add(item.question, stream.text)
-        if problem and not t.cancelled:
+        if t.cancelled:
+            self._finished(t)
+            return
+        if problem:
             self._failed(t, problem[0], item, voice)
             return
+        if not getattr(result, "submitted", len(sentences)):
+            self._unspeakable(t, item, voice)
+            return
+        if t.truncated:
+            t.error = (f"the answer ({len(t.answer)} characters) was longer than speak_max_chars; the rest was not "
+                       "spoken (all of it is printed / in the log)")
+        elif t.unspoken and not t.spoken:
+            failures = "; ".join(sorted({s.error for s in sentences if getattr(s, "error", "")}))[:300]
+            t.error = f"no voice could speak the answer ({failures or 'every engine failed'})"
+        if t.error:
+            log.error("%s", t.error)
+            self.status.update(message=t.error)
         self._finished(t)
 
     def _finished(self, t: AnswerTimings) -> None:
@@ -243,17 +274,56 @@ class Assistant:
         self.status.update(**changes)
 
     def _failed(self, t: AnswerTimings, exc: LLMProblem, item: _Ask, voice: VoiceRef | None) -> None:
-        note, spoken = explain_llm_failure(exc, self.client.url)
+        cut = isinstance(exc, LLMAnswerCutError)  # a bound of ours, not a failing server
+        note, spoken = (str(exc), None) if cut else explain_llm_failure(exc, self.client.url)
         t.error, t.error_kind, t.spoken_error = note, type(exc).__name__, spoken or exc.spoken
         t.end = time.monotonic()
         log.error("LLM: %s (%s)", exc, t.describe())
-        self.status.update(llm_ok=False, llm_note=note, message=note)
-        if self.health is not None:
-            self.health.check_soon()
+        if cut:
+            self.status.update(message=note)
+        else:
+            self.status.update(llm_ok=False, llm_note=note, message=note)
+            if self.health is not None:
+                self.health.check_soon()
+        self._say(t.spoken_error, item, voice)
+
+    def _unspeakable(self, t: AnswerTimings, item: _Ask, voice: VoiceRef | None) -> None:
+        """The answer cleaned to nothing (whitespace, only code, emoji, links): say so; it goes to the log."""
+        note, spoken = unspeakable_reason(t.answer)
+        t.error, t.error_kind, t.spoken_error = f"{note}; nothing was read aloud", "Unspeakable", spoken
+        log.warning("%s (%d characters); the answer follows:\n%s", note, len(t.answer), t.answer[:LOG_ANSWER_CHARS])
+        changes: dict[str, object] = {"message": t.error}
+        if t.first_token is not None:
+            changes["llm_ok"] = True
+        self.status.update(**changes)
+        self._say(spoken, item, voice)
+
+    def _unexpected(self, item: _Ask, exc: Exception) -> None:
+        """A bug somewhere below: the question still ends in one spoken sentence, and the CLI fails."""
+        t = self.last_timings
+        if t is not None and t.question == item.question and t.submitted == item.submitted:
+            t.error = f"answering failed unexpectedly ({type(exc).__name__}: {exc}); details are in the log"[:500]
+            t.error_kind, t.spoken_error = type(exc).__name__, UNEXPECTED
+            t.end = t.end or time.monotonic()
+        self.status.update(message="Answering failed unexpectedly; details are in the log.")
+        try:
+            self.pipeline.cancel()  # whatever was half spoken
+        except Exception:
+            log.exception("could not stop the speech after the error")
+        self._say(UNEXPECTED, item, self._voice_or_none())
+
+    def _voice_or_none(self) -> VoiceRef | None:
+        try:
+            return self._voice()
+        except Exception:
+            return None
+
+    def _say(self, sentence: str, item: _Ask, voice: VoiceRef | None) -> None:
+        """Speak one short sentence about the answer (unless the question was superseded), then go idle."""
         if self._current(item.generation):
             self.status.update(activity=Activity.SPEAKING)
             try:
-                self.pipeline.speak_text(t.spoken_error, voice)
+                self.pipeline.speak_text(sentence, voice)
             except Exception:
-                log.exception("could not speak the error message")
+                log.exception("could not speak: %s", sentence)
         self.status.update(activity=Activity.IDLE)

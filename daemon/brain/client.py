@@ -6,31 +6,43 @@
     stream.close()                             # from any thread: abandon the answer (barge-in)
 
 `llm_api: auto` probes the server once (`/api/tags`, then `/v1/models`) and remembers the answer; an empty
-`llm_model` picks the first model the server lists. Timeouts: connect, first token, idle gap between lines.
-Connection errors (refused, reset before an answer) are retried once. The API key is sent as a bearer token
-and never logged. Plain `http.client` on purpose: one socket per request whose timeout can be changed between
-reads (first-token vs idle deadlines) and shut down from another thread to cancel at once.
+`llm_model` picks the first model the server lists. Connection errors (refused, reset before an answer) are
+retried once; a redirect is reported with the URL to use instead. The API key is sent as a bearer token and
+never logged.
+
+Bounds of one answer (settings): the first CONTENT token within llm_first_token_timeout_s of the request, then
+at most llm_idle_timeout_s between content tokens (empty deltas and SSE `:` keep-alives do not count), at most
+llm_max_answer_s and llm_max_answer_chars in all. Each is a deadline on the whole read, not per recv(): every
+recv() of the response gets only the time left (`_DeadlineRaw`), so a server dribbling a line one byte at a
+time cannot hold a question past its bound. Hitting the time or length bound yields what arrived, then raises
+LLMAnswerCutError. Plain `http.client` on purpose: one socket per request, shut down from another thread to
+cancel at once.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
+import io
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, cast
+from urllib.parse import urljoin, urlsplit
 
 from daemon.brain.errors import (
+    LLMAnswerCutError,
     LLMHTTPError,
     LLMNotAnLLMError,
     LLMNotConfiguredError,
     LLMProblem,
     LLMProtocolError,
+    LLMRedirectError,
     LLMStreamCutError,
     LLMTimeoutError,
     LLMUnreachableError,
@@ -42,6 +54,7 @@ log = logging.getLogger(__name__)
 OLLAMA = "ollama"
 OPENAI = "openai"
 MAX_LINE = 1 << 20
+MAX_JSON = 8 << 20  # a model list larger than this is not a model list
 RETRY_DELAY_S = 0.3
 _RETRYABLE = (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
               http.client.RemoteDisconnected)
@@ -53,6 +66,55 @@ def redact_url(url: str) -> str:
     if parts.username or parts.password:
         return url.replace(parts.netloc, parts.hostname or "", 1) if parts.hostname else url
     return url
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+
+
+class _Clock:
+    """The deadline (time.monotonic()) by which the current read must end; None = the socket's own timeout."""
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """The response's socket as a raw stream: every recv() gets only the time left until the clock's deadline,
+    so a read that trickles in byte by byte still ends by the deadline (TimeoutError)."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # counts as a user of the socket, like http.client's own
+        self._clock = clock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        deadline = self._clock.deadline
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the read deadline passed")
+            self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _Response(http.client.HTTPResponse):
+    """An HTTPResponse whose reads (status line, headers and body) all end by `clock.deadline`."""
+
+    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None,
+                 *, clock: _Clock) -> None:
+        super().__init__(sock, debuglevel, method, url)
+        self.fp.close()  # the stock buffered file, replaced before anything was read from it
+        self.fp = io.BufferedReader(_DeadlineRaw(sock, clock))
+        self.clock = clock
 
 
 def _looks_html(content_type: str, body: bytes) -> bool:
@@ -98,6 +160,8 @@ class LLMClient:
         self.connect_timeout = settings.llm_connect_timeout_s
         self.first_token_timeout = settings.llm_first_token_timeout_s
         self.idle_timeout = settings.llm_idle_timeout_s
+        self.max_answer_s = settings.llm_max_answer_s
+        self.max_answer_chars = settings.llm_max_answer_chars
         self.probe_timeout = max(2 * settings.llm_connect_timeout_s, 5.0)
         self._key = token if token is not None else _default_token(settings)
         self._extra_headers = dict(settings.llm_headers)
@@ -194,7 +258,8 @@ class LLMClient:
         path = self._root + ("/api/chat" if api == OLLAMA else "/v1/chat/completions")
         log.info("LLM request: %s %s model=%s messages=%d", api, redact_url(self.url), model, len(messages))
         t_request = time.monotonic()
-        conn, sock, resp = self._send("POST", path, body, self.first_token_timeout, stream=True)
+        wait = min(self.first_token_timeout, self.max_answer_s)
+        conn, sock, resp = self._send("POST", path, body, wait, stream=True)
         return ChatStream(self, conn, sock, resp, api, t_request)
 
     # ---- HTTP ----------------------------------------------------------------------------------------
@@ -254,17 +319,20 @@ class LLMClient:
 
     def _send(
         self, method: str, path: str, payload: Any, read_timeout: float, *, stream: bool = False
-    ) -> tuple[http.client.HTTPConnection, socket.socket, http.client.HTTPResponse]:
-        """Connect, send and read the status line; one retry on connection errors; checks the status."""
+    ) -> tuple[http.client.HTTPConnection, socket.socket, _Response]:
+        """Connect, send and read the status line and headers (all within read_timeout); one retry on
+        connection errors; checks the status."""
         body = json.dumps(payload).encode() if payload is not None else None
         where = redact_url(self.url)
         for attempt in (1, 2):
             try:
                 conn, sock = self._connect_once(where)
                 try:
+                    clock = _Clock(time.monotonic() + read_timeout)
+                    conn.response_class = functools.partial(_Response, clock=clock)  # type: ignore[assignment]
                     sock.settimeout(read_timeout)
                     conn.request(method, path or "/", body=body, headers=self._headers(body))
-                    resp = conn.getresponse()
+                    resp = cast(_Response, conn.getresponse())
                 except BaseException:
                     conn.close()
                     raise
@@ -295,8 +363,33 @@ class LLMClient:
             return conn, sock, resp
         raise AssertionError("unreachable")
 
+    def _redirect(self, status: int, path: str, location: str) -> LLMRedirectError:
+        """"The URL redirects to X; use that URL", X being the new base URL (the API path taken off)."""
+        location = _UNPRINTABLE.sub(" ", location).strip()[:500]
+        parts = urlsplit(self.url)
+        here = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{path}"  # without any user:password
+        target = urljoin(here, location.split()[0]) if location else ""
+        if not target:
+            return LLMRedirectError(
+                f"the remote LLM URL {redact_url(self.url)} answers with a redirect (HTTP {status}) without saying "
+                "where to — check remote_llm_url.", "",
+            )
+        base = target.split("#")[0].split("?")[0]
+        suffix = path[len(self._root):] if path.startswith(self._root) else path
+        if suffix and base.endswith(suffix):
+            base = base[: -len(suffix)]
+        base = redact_url(base.rstrip("/"))
+        return LLMRedirectError(
+            f"the remote LLM URL redirects to {base} (HTTP {status}); use that URL: set remote_llm_url to {base}.",
+            base,
+        )
+
     def _check_status(self, resp: http.client.HTTPResponse, path: str) -> None:
         ctype = resp.getheader("Content-Type", "") or ""
+        if 300 <= resp.status < 400:
+            location = resp.getheader("Location", "") or ""
+            resp.close()
+            raise self._redirect(resp.status, path, location)
         if resp.status < 400 and "html" not in ctype.lower():
             return
         try:
@@ -333,7 +426,7 @@ class LLMClient:
     def _get_json(self, path: str) -> Any:
         conn, _sock, resp = self._send("GET", path, None, self.probe_timeout)
         try:
-            body = resp.read()
+            body = resp.read(MAX_JSON)
         except (OSError, http.client.HTTPException) as exc:
             raise LLMStreamCutError(f"the remote LLM at {redact_url(self.url)} broke off its reply ({exc}).") from None
         finally:
@@ -353,7 +446,7 @@ class LLMClient:
         for api, path, key in ((OLLAMA, "/api/tags", "models"), (OPENAI, "/v1/models", "data")):
             try:
                 data = self._get_json(self._root + path)
-            except (LLMUnreachableError, LLMTimeoutError, LLMNotConfiguredError):
+            except (LLMUnreachableError, LLMTimeoutError, LLMNotConfiguredError, LLMRedirectError):
                 raise
             except LLMHTTPError as exc:
                 if exc.status in (401, 403):
@@ -377,35 +470,63 @@ class LLMClient:
 class ChatStream:
     """The answer as text deltas. Iterate once; `close()` from any thread cancels quietly.
 
-    `t_request` / `t_first_token` are `time.monotonic()` stamps; `text` is everything received so far.
+    `t_request` / `t_first_token` are `time.monotonic()` stamps (the first token is the first with content);
+    `text` is everything received so far; `cut` says the answer hit its time or length bound.
     """
 
     def __init__(self, client: LLMClient, conn: http.client.HTTPConnection, sock: socket.socket,
-                 resp: http.client.HTTPResponse, api: str, t_request: float) -> None:
+                 resp: _Response, api: str, t_request: float) -> None:
         self._client = client
         self._conn = conn
         self._sock = sock
         self._resp = resp
+        self._clock = resp.clock
         self.api = api
         self.t_request = t_request
         self.t_first_token: float | None = None
         self.t_end: float | None = None
-        self.text = ""
         self.cancelled = False
-        self._last_progress = t_request
+        self.cut = False
+        self._parts: list[str] = []
+        self._chars = 0
+        self._t_content = t_request  # the latest token with content
         self._closed = False
+
+    @property
+    def text(self) -> str:
+        """Everything received so far."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def __iter__(self) -> Iterator[str]:
         try:
             parse = self._ollama_deltas if self.api == OLLAMA else self._openai_deltas
+            limit = self._client.max_answer_chars
             for delta in parse():
                 if self.cancelled:
                     return
-                if delta:
-                    if self.t_first_token is None:
-                        self.t_first_token = time.monotonic()
-                    self.text += delta
-                    yield delta
+                if not delta:
+                    continue  # empty deltas are no progress: the idle deadline stays where it was
+                now = time.monotonic()
+                if self.t_first_token is None:
+                    self.t_first_token = now
+                self._t_content = now
+                room = limit - self._chars
+                if len(delta) > room:
+                    if room > 0:
+                        self._add(delta[:room])
+                        yield delta[:room]
+                    self.cut = True
+                    raise LLMAnswerCutError(
+                        f"the answer was longer than llm_max_answer_chars ({limit} characters) and was cut there "
+                        "— raise llm_max_answer_chars for longer answers.",
+                        spoken="The answer was too long, so I stopped it there.",
+                    )
+                self._add(delta)
+                yield delta
+                if now - self.t_request > self._client.max_answer_s:
+                    raise self._timeout("total")
         finally:
             self.t_end = time.monotonic()
             self._release()
@@ -419,39 +540,62 @@ class ChatStream:
             pass
 
     # ---- reading -------------------------------------------------------------------------------------
+    def _add(self, delta: str) -> None:
+        self._parts.append(delta)
+        self._chars += len(delta)
+
+    def _deadline(self) -> tuple[float, str]:
+        """When the current read must end, and which bound that is."""
+        c = self._client
+        total = self.t_request + c.max_answer_s
+        if self.t_first_token is None:
+            deadline, kind = self.t_request + c.first_token_timeout, "first"
+        else:
+            deadline, kind = self._t_content + c.idle_timeout, "idle"
+        return (total, "total") if total <= deadline else (deadline, kind)
+
+    def _timeout(self, kind: str) -> LLMProblem:
+        c = self._client
+        where = redact_url(c.url)
+        if kind == "first" or (kind == "total" and self.t_first_token is None):
+            limit = c.first_token_timeout if kind == "first" else c.max_answer_s
+            key = "llm_first_token_timeout_s" if kind == "first" else "llm_max_answer_s"
+            return LLMTimeoutError(
+                f"the remote LLM at {where} did not start answering within {limit:g} s — it may be loading "
+                f"the model; try again, or raise {key}."
+            )
+        if kind == "idle":
+            return LLMTimeoutError(
+                f"the remote LLM stopped sending for {c.idle_timeout:g} s in the middle of the answer — try again; "
+                "raise llm_idle_timeout_s if the server is just slow.",
+                spoken="The language model stopped answering.",
+            )
+        self.cut = True
+        return LLMAnswerCutError(
+            f"the answer took longer than llm_max_answer_s ({c.max_answer_s:g} s) and was cut after "
+            f"{self._chars} characters — raise llm_max_answer_s for longer answers.",
+            spoken="The answer took too long, so I stopped it there.",
+        )
+
     def _readline(self) -> bytes:
-        now = time.monotonic()
-        first = self.t_first_token is None
-        limit = self._client.first_token_timeout if first else self._client.idle_timeout
-        deadline = (self.t_request if first else self._last_progress) + limit
-        where = redact_url(self._client.url)
+        deadline, kind = self._deadline()
+        self._clock.deadline = deadline
         try:
-            self._sock.settimeout(max(0.001, deadline - now))
             line = self._resp.readline(MAX_LINE)
         except TimeoutError:
             if self.cancelled:
                 return b""
-            if first:
-                raise LLMTimeoutError(
-                    f"the remote LLM at {where} did not start answering within {limit:g} s — it may be loading "
-                    "the model; try again, or raise llm_first_token_timeout_s."
-                ) from None
-            raise LLMTimeoutError(
-                f"the remote LLM stopped sending for {limit:g} s in the middle of the answer — try again; raise "
-                "llm_idle_timeout_s if the server is just slow.",
-                spoken="The language model stopped answering.",
-            ) from None
+            raise self._timeout(kind) from None
         except (OSError, ValueError, http.client.HTTPException) as exc:
             if self.cancelled:
                 return b""
             raise self._cut(f"{type(exc).__name__}") from None
-        self._last_progress = time.monotonic()
         return line
 
     def _cut(self, why: str) -> LLMStreamCutError:
         return LLMStreamCutError(
             f"the connection to the remote LLM broke in the middle of the answer ({why}, after "
-            f"{len(self.text)} characters) — try again; if it keeps happening, restart the Colab bridge."
+            f"{self._chars} characters) — try again; if it keeps happening, restart the Colab bridge."
         )
 
     def _lines(self) -> Iterator[bytes]:
@@ -471,7 +615,7 @@ class ChatStream:
             return json.loads(raw)
         except ValueError:
             raise LLMProtocolError(
-                f"the remote LLM sent a malformed line ({raw[:80]!r}) after {len(self.text)} characters — "
+                f"the remote LLM sent a malformed line ({raw[:80]!r}) after {self._chars} characters — "
                 "check that llm_api matches the server (ollama or openai)."
             ) from None
 

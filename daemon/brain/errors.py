@@ -65,3 +65,20 @@ class LLMStreamCutError(LLMProblem):
     """The connection broke in the middle of the answer."""
 
     spoken = "The connection to the language model broke."
+
+
+class LLMRedirectError(LLMProblem):
+    """The URL answered with a redirect (3xx): the user should set the URL it points to."""
+
+    spoken = "The language model address has moved. Put the new address in the settings."
+
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+class LLMAnswerCutError(LLMProblem):
+    """The answer hit one of its bounds (llm_max_answer_s, llm_max_answer_chars): what arrived is spoken, then
+    this short sentence. Not a failure of the server."""
+
+    spoken = "The answer was cut off here."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def load_settings(args: argparse.Namespace, *, check: bool = True) -> Settings:
     return settings_mod.load(settings_path(args), check=check)
 
 
+# Terminal escapes (CSI "ESC [ ... m", OSC "ESC ] ... BEL", other ESC x), C0/C1 control characters except tab and
+# newline, and the bidi overrides that can make text display as something else.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?|\x9b[0-?]*[ -/]*[@-~]?")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text from outside (the LLM's answer, a server's error) made harmless to print on a terminal."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
 def fail(message: str) -> None:
     """Print one user-facing error line to stderr."""
-    print(f"voxtray: {message}", file=sys.stderr)
+    print(f"voxtray: {terminal_safe(message)}", file=sys.stderr)

@@ -4,6 +4,10 @@ The caller's thread splits the incoming text into sentences and queues them; a s
 thread (the only GPU user) speaks them through the router while later deltas are still arriving.
 `cancel()` (barge-in) bumps the utterance id, flushes the queue and stops the sink; the worker drops
 anything stale. Messages between the threads are typed dataclasses, never string sentinels.
+
+The first sentence may start at its first clause (settings.first_fragment_words). At most
+settings.speak_max_chars characters of one utterance are spoken: past that the rest is read (so the stream
+ends normally) but not split or spoken, and one short sentence says so (`SpeechResult.truncated`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from daemon.status import Activity, StatusBus
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+TOO_LONG = "The rest is too long to read aloud."
 
 
 @dataclass
@@ -49,6 +54,8 @@ class SpeechResult:
     end: float | None = None
     sentences: list[SpokenSentence] = field(default_factory=list)
     cancelled: bool = False
+    submitted: int = 0  # sentences handed to the synthesis worker (the truncation notice included)
+    truncated: bool = False  # speak_max_chars was reached: the rest was not spoken
 
     @property
     def engines(self) -> list[str | None]:
@@ -135,34 +142,36 @@ class Pipeline:
 
     # ----- public verbs -----
     def speak(
-        self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True
+        self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True,
+        first_fragment: bool = True,
     ) -> SpeechResult:
         """Speak a stream of text deltas; returns when it was all played (or cancelled).
 
         An exception from `deltas` (e.g. the LLM stream breaking) is raised after the text received so far
-        has been spoken.
+        has been spoken. `first_fragment`: the first sentence may start at its first clause (a stream that
+        is still being written gains from it; a whole text does not).
         """
         with self._speak_lock:
             with self._lock:
                 self._utterance += 1
                 job = _Job(self._utterance, voice, SpeechResult(self._utterance, time.monotonic()))
                 self._job = job
-            splitter = SentenceSplitter()
-            index = 0
+            splitter = SentenceSplitter(
+                first_fragment_words=self.settings.first_fragment_words if first_fragment else 0
+            )
+            budget = self.settings.speak_max_chars
             failure: BaseException | None = None
             try:
                 for delta in deltas:
                     if job.cancel.is_set():
                         break
-                    for sentence in splitter.feed(delta):
-                        self._submit(job, index, sentence)
-                        index += 1
+                    if not job.result.truncated:
+                        budget = self._submit_all(job, splitter.feed(delta), budget)
             except BaseException as exc:  # spoken what we have, then re-raised below
                 failure = exc
             if not job.cancel.is_set():
-                for sentence in splitter.close():
-                    self._submit(job, index, sentence)
-                    index += 1
+                if not job.result.truncated:
+                    self._submit_all(job, splitter.close(), budget)
                 self._put(job, _End(job.utterance))
             job.done.wait()
             if wait_playback and not job.cancel.is_set():
@@ -176,7 +185,7 @@ class Pipeline:
 
     def speak_text(self, text: str, voice: VoiceRef | None = None, *, wait_playback: bool = True) -> SpeechResult:
         """Speak a whole text."""
-        return self.speak([text], voice, wait_playback=wait_playback)
+        return self.speak([text], voice, wait_playback=wait_playback, first_fragment=False)
 
     def cancel(self) -> None:
         """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
@@ -200,10 +209,25 @@ class Pipeline:
         self._worker.join(timeout=2.0)
 
     # ----- internals -----
-    def _submit(self, job: _Job, index: int, sentence: str) -> None:
+    def _submit_all(self, job: _Job, sentences: list[str], budget: int) -> int:
+        """Queue sentences while the speak_max_chars budget lasts; returns what is left of it."""
+        for sentence in sentences:
+            if len(sentence) > budget:
+                log.warning("utterance %d: over speak_max_chars (%d); the rest is not spoken",
+                            job.utterance, self.settings.speak_max_chars)
+                job.result.truncated = True
+                self._submit(job, TOO_LONG)
+                return 0
+            budget -= len(sentence)
+            self._submit(job, sentence)
+        return budget
+
+    def _submit(self, job: _Job, sentence: str) -> None:
         if job.result.first_sentence_at is None:
             job.result.first_sentence_at = time.monotonic()
             self.status.update(activity=Activity.SPEAKING)
+        index = job.result.submitted
+        job.result.submitted += 1
         self._put(job, _Sentence(job.utterance, index, sentence))
 
     def _put(self, job: _Job, item: _Sentence | _End) -> None:
