@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.brain.assistant import Assistant  # noqa: E402
+from daemon.assistant import Assistant  # noqa: E402
 from daemon.brain.client import LLMClient  # noqa: E402
 from daemon.brain.conversation import Conversation  # noqa: E402
 from daemon.settings import Settings  # noqa: E402

@@ -21,9 +21,9 @@ from daemon import settings as settings_mod
 from daemon.desktop.opener import open_path
 from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.settings import Settings
-from daemon.speech.engines.base import VoiceRef
 from daemon.speech.player import AudioSink, DeviceRetrySink, Player
 from daemon.status import StatusBus, Tier
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class App:
             status.update(model_state="disabled")
         self.speech.router.start_watch()  # the tray shows the voice the next sentence would get, always
 
-        from daemon.brain.assistant import Assistant
+        from daemon.assistant import Assistant
         from daemon.brain.client import LLMClient
         from daemon.brain.conversation import Conversation
         from daemon.brain.health import HealthPoller

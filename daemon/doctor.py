@@ -78,6 +78,45 @@ def check_audio(s: Settings) -> Check:
     return Check("audio output", OK, f"{info.get('name')} ({int(info.get('default_samplerate') or 0)} Hz)")
 
 
+def check_microphone(s: Settings) -> Check:
+    from daemon.errors import AudioDeviceError
+    from daemon.listen.mic import input_devices, resolve_input_device
+
+    try:
+        index, info = resolve_input_device(s.input_device)
+    except AudioDeviceError as exc:
+        return Check("microphone", WARN, "no usable input device: asking by voice is off (typing works)", str(exc))
+    others = [f"{i}: {d.get('name')}" for i, d in input_devices() if i != index][:4]
+    more = f"; others: {', '.join(others)}" if others else ""
+    return Check("microphone", OK, f"{info.get('name')} ({int(info.get('default_samplerate') or 0)} Hz){more}")
+
+
+def check_speech_model(s: Settings) -> Check:
+    from daemon.errors import SettingsError
+    from daemon.listen.recognizer import model_source
+
+    if importlib.util.find_spec("faster_whisper") is None:
+        return Check("speech model", FAIL, "faster-whisper is not installed", "pip install -r requirements.txt")
+    try:
+        kind, folder = model_source(s.stt_model, s.base_dir())
+    except SettingsError as exc:
+        return Check("speech model", FAIL, str(exc), "set stt_model to a size (base, small, ...) or a model folder")
+    where = f"{s.stt_device}, {s.stt_compute_type}, language {s.stt_language}"
+    if folder is not None:
+        return Check("speech model", OK, f"local folder {folder} ({where})")
+    try:
+        import huggingface_hub
+
+        from daemon.listen.recognizer import DOWNLOAD_PATTERNS, _repo_for
+
+        path = huggingface_hub.snapshot_download(_repo_for(kind), allow_patterns=DOWNLOAD_PATTERNS,
+                                                 local_files_only=True)
+        return Check("speech model", OK, f"{kind} (downloaded: {path}; {where})")
+    except Exception:
+        return Check("speech model", WARN, f"{kind} not downloaded yet ({where})",
+                     "it downloads (with progress) at the first talk press; or set stt_model to a local folder")
+
+
 def _reachable(host: str, port: int, timeout: float = 2.0) -> str | None:
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -138,11 +177,13 @@ def check_voices(s: Settings) -> Check:
 def check_hotkeys(s: Settings) -> Check:
     from daemon.desktop.hotkeys import altgr_conflict
 
-    conflicts = [c for c in (altgr_conflict(s.hotkey_ask), altgr_conflict(s.hotkey_stop)) if c]
+    combos = [s.hotkey_ask, s.hotkey_stop, *([s.hotkey_talk] if s.hotkey_talk.strip() else [])]
+    conflicts = [c for c in map(altgr_conflict, combos) if c]
     if conflicts:
         return Check("hotkeys", WARN, conflicts[0], "choose a combo without Ctrl+Alt+<character> (AltGr layouts)")
     if sys.platform == "win32":
-        return Check("hotkeys", OK, f"RegisterHotKey: {s.hotkey_ask} asks, {s.hotkey_stop} stops")
+        talk = f", {s.hotkey_talk} talks ({s.talk_mode})" if s.hotkey_talk.strip() else ""
+        return Check("hotkeys", OK, f"RegisterHotKey: {s.hotkey_ask} asks, {s.hotkey_stop} stops{talk}")
     if not os.environ.get("DISPLAY"):
         return Check("hotkeys", WARN, "no X11 display (DISPLAY unset)", "global hotkeys need an X11 session; use the CLI")
     ok = importlib.util.find_spec("pynput") is not None
@@ -150,7 +191,8 @@ def check_hotkeys(s: Settings) -> Check:
 
 
 CHECKS: list[Callable[[Settings], Check]] = [
-    check_python, check_torch, check_gpu, check_audio, check_edge, check_llm, check_model, check_voices, check_hotkeys,
+    check_python, check_torch, check_gpu, check_audio, check_microphone, check_edge, check_llm, check_model,
+    check_speech_model, check_voices, check_hotkeys,
 ]
 
 

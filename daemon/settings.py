@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -238,10 +237,6 @@ class Settings(BaseModel):
     @property
     def reference_path(self) -> Path:
         return self.resolve(self.cloning_reference_file)
-
-    def llm_key(self) -> str:
-        """The LLM API key: the setting, else VOXTRAY_LLM_API_KEY."""
-        return self.llm_api_key or os.environ.get("VOXTRAY_LLM_API_KEY", "")
 
 
 def _describe_error(path: Path, err: ValidationError) -> str:

@@ -52,6 +52,7 @@ class Activity(str, Enum):
     IDLE = "idle"
     THINKING = "thinking"
     SPEAKING = "speaking"
+    LISTENING = "listening"  # the microphone is open for a spoken question
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Status:
     llm_url: str = ""
     llm_ok: bool | None = None
     llm_note: str = ""
-    last_first_audio_s: float | None = None
+    last_first_audio_s: float | None = None  # hotkey press (or submitted question) -> first audio, see assistant.py
+    last_voice_s: float | None = None  # end of speech -> question sent, for the last spoken question
     hotkeys_paused: bool = False
     message: str = ""
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.audio import resample, write_wav
 from daemon.errors import EngineError, VoiceError
 from daemon.fsio import atomic_write
 from daemon.settings import Settings
-from daemon.speech.audio import resample, write_wav
-from daemon.speech.engines.base import VoiceRef
 from daemon.voices_check import FRAME_S, VoiceReport, analyse, check_file, frame_levels, speech_span
 from daemon.voices_io import AUDIO_SUFFIXES, decode
 
@@ -31,6 +30,14 @@ TARGET_RMS_DB = -20.0
 PEAK_LIMIT = 10 ** (-1.0 / 20.0)  # -1 dBFS
 EDGE_PAD_S = 0.15
 MAX_NAME = 40
+
+
+@dataclass(frozen=True)
+class VoiceRef:
+    """A voice to speak with: a display name and, for cloning engines, the reference clip."""
+
+    name: str
+    path: Path | None = None
 
 
 @dataclass(frozen=True)

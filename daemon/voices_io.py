@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.audio import resample
 from daemon.errors import VoiceError
-from daemon.speech.audio import resample
 
 log = logging.getLogger(__name__)
 

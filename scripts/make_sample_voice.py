@@ -14,7 +14,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.speech.audio import write_wav  # noqa: E402
+from daemon.audio import write_wav  # noqa: E402
 from daemon.voices import VOICE_RATE, prepare_samples  # noqa: E402
 from daemon.voices_io import load_mono  # noqa: E402
 

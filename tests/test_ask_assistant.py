@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from daemon.brain.assistant import Assistant
+from daemon.assistant import Assistant
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
 from daemon.brain.errors import (

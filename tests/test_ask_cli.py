@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from daemon.speech.audio import read_wav
+from daemon.audio import read_wav
 from tests.conftest import ROOT
 from tests.fixtures.llm_server import DEFAULT_TOKENS, refused_url
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from daemon.brain.assistant import Assistant
+from daemon.assistant import Assistant
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.desktop.ask_flow import AskFlow

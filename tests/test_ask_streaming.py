@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from daemon.brain.assistant import Assistant
+from daemon.assistant import Assistant
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.settings import Settings

@@ -14,7 +14,7 @@ import numpy as np
 import psutil
 import pytest
 
-from daemon.speech.audio import read_wav
+from daemon.audio import read_wav
 from tests.fixtures.audio import AlsaCapture
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.brain.assistant import UNEXPECTED, Assistant
+from daemon.assistant import UNEXPECTED, Assistant
 from daemon.brain.client import ChatStream, LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.settings import Settings
@@ -115,7 +115,7 @@ def test_hostile_servers_end_within_their_bounds_with_speech_and_a_message(
 def test_an_answer_that_cleans_to_nothing_is_said_and_logged(llm_server, rigs, caplog, tokens, spoken, note) -> None:
     srv = llm_server(api="ollama", tokens=tokens)
     r = make(rigs, srv.url)
-    with caplog.at_level(logging.WARNING, logger="daemon.brain.assistant"):
+    with caplog.at_level(logging.WARNING, logger="daemon.assistant"):
         r.ask()
     assert r.engine.calls == [spoken]
     t = r.assistant.last_timings

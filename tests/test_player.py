@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from daemon.audio import read_wav
 from daemon.errors import AudioDeviceError
-from daemon.speech.audio import read_wav
 from daemon.speech.player import Player, WavSink
 from tests.fixtures.audio import AlsaCapture
 

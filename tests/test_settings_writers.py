@@ -44,7 +44,7 @@ def test_parallel_connects_never_pair_one_links_url_with_the_others_token(
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(link: str) -> None:
+        def run(link: str, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors) -> None:
             try:
                 barrier.wait()
                 connect(parse_link(link), path)

@@ -26,9 +26,9 @@ import numpy as np
 import psutil
 import pytest
 
+from daemon.audio import rms_db
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.audio import rms_db
 from daemon.speech.engines.system import FOLDER_PREFIX, SystemEngine, remove_stale_folders, split_long
 from daemon.speech.sapi_child import wpm_to_rate
 

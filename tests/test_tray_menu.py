@@ -34,20 +34,21 @@ MODEL = MenuModel(voices=("alice.wav", "bob.wav"), engine="auto", autostart=Fals
 def test_menu_has_every_command_in_order() -> None:
     menu = build_menu(Status(), MODEL, Recorder().handlers())
     assert texts(menu) == [
-        "Ask…", "Stop speaking", "Voices", "Engine", "-",
+        "Ask…", "Ask by voice", "Stop speaking", "Voices", "Engine", "-",
         "Voice: starting (model not loaded)", "GPU: unknown", "LLM: not configured", "-",
         "New conversation", "Connect to Colab bridge…", "Pause hotkeys", "-", "Open settings", "Open voices folder", "Open log", "-",
         "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]
     assert texts(find(menu, "Engine").submenu) == ["Auto", "XTTS clone", "edge-tts", "System voice"]
-    assert all(not e.enabled for e in menu[5:8]), "status lines are information, not commands"
+    assert all(not e.enabled for e in menu[6:9]), "status lines are information, not commands"
 
 
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
         (("Ask…",), ("ask", ())),
+        (("Ask by voice",), ("ask_by_voice", ())),
         (("Stop speaking",), ("stop_speaking", ())),
         (("Voices", "bob.wav"), ("use_voice", ("bob.wav",))),
         (("Voices", "Add voice from file…"), ("add_voice", ())),
@@ -97,7 +98,7 @@ def test_tooltip_says_engine_voice_vram_llm_and_first_audio_time_within_windows_
                     llm_url="http://x", last_first_audio_s=0.42)
     tip = tooltip(status)
     assert tip.splitlines() == ["VoxTray: edge-tts · bob.wav (speaking)", "VRAM free: 1.5 GB", "LLM: reachable",
-                                "First audio: 0.42 s"]
+                                "Hotkey to voice: 0.42 s"]
     long = tooltip(Status(voice="v" * 300, gpu_note="no NVIDIA GPU"))
     assert len(long) <= TOOLTIP_MAX and long.endswith("…")
 

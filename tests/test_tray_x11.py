@@ -160,18 +160,18 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
         tray_child.events[:] = [e for e in tray_child.events if e["event"] != "menu"]
         tray_child.send("menu")
         items: list[dict[str, Any]] = tray_child.expect(event="menu")["items"]
-        return items if items[2]["submenu"][0]["text"] == "alice.wav" else None
+        return items if items[3]["submenu"][0]["text"] == "alice.wav" else None
 
     menu: list[dict[str, Any]] = wait_for(menu_with_voices, 10, "the voices from actions.voices() in the menu")
-    assert [i["text"] for i in menu][:4] == ["Ask…", "Stop speaking", "Voices", "Engine"]
-    voices = [i["text"] for i in menu[2]["submenu"]]
+    assert [i["text"] for i in menu][:5] == ["Ask…", "Ask by voice", "Stop speaking", "Voices", "Engine"]
+    voices = [i["text"] for i in menu[3]["submenu"]]
     assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
     x, y, w, h = x11.tray_icons()[0]
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
-    # keyboard through the real GTK menu: Down x3 = Voices, Right opens it on alice, Down = bob, Return clicks
-    for key in ("Down", "Down", "Down", "Right", "Down", "Return"):
+    # keyboard through the real GTK menu: Down x4 = Voices, Right opens it on alice, Down = bob, Return clicks
+    for key in ("Down", "Down", "Down", "Down", "Right", "Down", "Return"):
         x11.xdotool("key", key)
     call = tray_child.expect(event="call", name="use_voice")
     assert call["args"] == ["bob.wav"]

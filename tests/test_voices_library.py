@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from daemon.__main__ import main
+from daemon.audio import read_wav, resample, write_wav
 from daemon.errors import VoiceError
 from daemon.settings import Settings
-from daemon.speech.audio import read_wav, resample, write_wav
-from daemon.speech.engines.base import VoiceRef
-from daemon.voices import VOICE_RATE, VoiceLibrary, safe_name
+from daemon.voices import VOICE_RATE, VoiceLibrary, VoiceRef, safe_name
 from daemon.voices_io import load_mono
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.audio import read_wav
 from daemon.errors import EngineUnavailableError
-from daemon.speech.audio import read_wav
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("xtts_cleanup")]
 

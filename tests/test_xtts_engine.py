@@ -1,5 +1,6 @@
-"""The XTTS engine on a tiny random-weight XTTS loaded through the product's own loader (real coqui code,
-real `inference_stream`, on the CPU). Nothing is faked; spies wrap real methods only to count calls.
+"""The XTTS engine on a tiny random-weight XTTS loaded through the product's own loader (real coqui model
+parts driven by VoxTray's streamer; on the CPU here, on CUDA where there is one). Nothing is faked; spies wrap
+real methods only to count calls.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import pytest
 from daemon.errors import EngineUnavailableError
 from daemon.settings import Settings
 from daemon.speech.engines import xtts_model
-from daemon.speech.engines.base import VoiceRef
 from daemon.speech.engines.xtts import XttsEngine
 from daemon.status import StatusBus
+from daemon.voices import VoiceRef
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("xtts_cleanup")]
 
@@ -39,7 +40,8 @@ def test_chunks_arrive_before_the_sentence_is_synthesised_and_first_chunk_is_sma
     status = StatusBus()
     engine = XttsEngine(xtts_settings, status)
     engine.load()
-    assert engine.ready() and engine.device == "cpu" and engine.vram_used_mb is None
+    assert engine.ready() and engine.device in {"cpu", "cuda"}
+    assert (engine.vram_used_mb is None) == (engine.device == "cpu")
     assert status.current.model_state == "warm"
     voice = VoiceRef("lj", xtts_settings.reference_path)
 
@@ -64,6 +66,22 @@ def test_chunks_arrive_before_the_sentence_is_synthesised_and_first_chunk_is_sma
     engine.begin_utterance()
     again = _first_chunk(engine, "A new reply.", voice)
     assert again.size < later.size
+
+
+def test_interrupt_stops_the_sentence_being_made_and_the_next_one_speaks(xtts_settings: Settings) -> None:
+    engine = XttsEngine(xtts_settings)
+    engine.load()
+    voice = VoiceRef("lj", xtts_settings.reference_path)
+    engine.begin_utterance()
+    full = sum(c.size for c in engine.stream("Hello there, this is a test.", voice))
+    engine.begin_utterance()
+    got = 0
+    for chunk in engine.stream("Hello there, this is a test.", voice):
+        got += chunk.size
+        engine.interrupt()  # barge-in after the first chunk (another thread would do the same)
+    assert 0 < got < full and engine.last_stats[-1].cancelled
+    assert engine.last_stats[-1].tokens < xtts_settings.xtts_first_chunk_tokens * 2
+    assert sum(c.size for c in engine.stream("Next one.", voice)) > 0, "the flag does not stick"
 
 
 def _first_chunk(engine: XttsEngine, text: str, voice: VoiceRef) -> np.ndarray:

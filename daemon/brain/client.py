@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
+from daemon.brain import secrets
 from daemon.brain.errors import (
     LLMAnswerCutError,
     LLMHTTPError,
@@ -138,20 +139,6 @@ def _error_detail(body: bytes) -> str:
     return text[:200]
 
 
-def _default_token(settings: Settings) -> str:
-    """The API key: the Colab bridge's keyring token when that module exists, else the setting/env."""
-    try:
-        from daemon.brain import secrets  # type: ignore[attr-defined]  # written by the Colab bridge work
-    except ImportError:
-        return settings.llm_key()
-    try:
-        token = secrets.get_token(settings)
-    except Exception as exc:  # a broken keyring must not stop asking questions
-        log.warning("could not read the LLM token from the keyring (%s); using the setting", type(exc).__name__)
-        return settings.llm_key()
-    return str(token or "")
-
-
 class LLMClient:
     """One remote LLM server. Thread-safe; `chat` may run while `health` polls."""
 
@@ -163,7 +150,7 @@ class LLMClient:
         self.max_answer_s = settings.llm_max_answer_s
         self.max_answer_chars = settings.llm_max_answer_chars
         self.probe_timeout = max(2 * settings.llm_connect_timeout_s, 5.0)
-        self._key = token if token is not None else _default_token(settings)
+        self._key = token if token is not None else secrets.get_token(settings)
         self._extra_headers = dict(settings.llm_headers)
         self._api: str | None = None if settings.llm_api == "auto" else settings.llm_api
         self._model: str | None = settings.llm_model.strip() or None

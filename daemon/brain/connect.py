@@ -10,13 +10,10 @@ the token stored (daemon.brain.secrets). On any failure the settings file is not
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from daemon import settings as settings_mod
 from daemon.brain import secrets
@@ -25,6 +22,7 @@ from daemon.brain.errors import LLMProblem
 from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError
 from daemon.fsio import file_lock
+from daemon.net import HttpError, request_json
 from daemon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,20 +75,15 @@ def _fail(exc: BaseException, url: str) -> BridgeConnectError:
 
 def _ollama_version(url: str, token: str, headers: dict[str, str]) -> str:
     """Ollama's version from /api/version ('' when it has none); never raises."""
-    parts = urlsplit(url)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    root = parts.path.rstrip("/")
+    root = url.rstrip("/")
     root = root[:-3] if root.endswith("/v1") else root
-    conn = cls(parts.hostname or "", parts.port, timeout=VERSION_TIMEOUT_S)
     try:
-        conn.request("GET", root + "/api/version", headers={**headers, "Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        data = json.loads(resp.read(4096)) if resp.status == 200 else {}
-        return str(data.get("version", "")) if isinstance(data, dict) else ""
-    except (OSError, ValueError, http.client.HTTPException):
+        reply = request_json("GET", root + "/api/version", headers={**headers, "Authorization": f"Bearer {token}"},
+                             timeout=VERSION_TIMEOUT_S)
+    except HttpError:
         return ""
-    finally:
-        conn.close()
+    data = reply.data if reply.status == 200 else {}
+    return str(data.get("version", "")) if isinstance(data, dict) else ""
 
 
 def _pick_model(wanted: str, configured: str, models: list[str]) -> str:

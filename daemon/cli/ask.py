@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.brain.assistant import Assistant
+    from daemon.assistant import Assistant
     from daemon.brain.client import LLMClient
     from daemon.brain.conversation import Conversation
     from daemon.speech.oneshot import resolve_voice

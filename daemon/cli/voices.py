@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from daemon.cli.common import load_settings
-from daemon.speech.engines.base import VoiceRef
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,11 @@
     listener.start()     # raises HotkeyError with what to do when hotkeys cannot work here
     listener.stop()
 
+`releases` (optional) maps a bound combo to a callback for when it is let go (hold-to-talk), where the backend
+can tell (`supports_release`): pynput sees key releases (an X autorepeat release that is followed at once by a
+press of the same key is not a release); win32 polls GetAsyncKeyState after the press, since RegisterHotKey
+reports presses only. The `keyboard` backend cannot: there, callers treat the combo as press-to-toggle.
+
 Backends: "win32" (the Windows default: survives the lock screen, Ctrl+Alt+Del and UAC, works over elevated
 windows, and a combo another program owns is an error naming the setting), "keyboard" (the `keyboard`
 package's low-level hook; explicit only: it goes deaf after the lock screen, boppreh/keyboard#191), "pynput".
@@ -173,16 +178,21 @@ class HotkeyListener:
 
     def __init__(self, bindings: dict[str, Callable[[], None]], *, backend: str | None = None,
                  names: dict[str, str] | None = None, user32: Any = None,
-                 last_error: Callable[[], int] | None = None) -> None:
+                 last_error: Callable[[], int] | None = None,
+                 releases: dict[str, Callable[[], None]] | None = None) -> None:
         """`names`: combo text -> setting name (e.g. {"ctrl+alt+space": "hotkey_ask"}) for error messages.
         `user32` / `last_error`: the win32 backend's ctypes seams (default: the real user32 and
         ctypes.get_last_error); tests pass a fake."""
         self.bindings = parse_bindings(bindings, names)
         self.setting_names = {parse_combo(text): (names or {}).get(text, "hotkey") for text in bindings}
+        self.releases = {parse_combo(text, (names or {}).get(text, "hotkey")): callback
+                         for text, callback in (releases or {}).items()}
         self.backend = backend or default_backend()
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown hotkey backend {self.backend!r}")
-        self._queue: queue.Queue[Combo | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Combo, bool] | None] = queue.Queue()  # (combo, released)
+        self._stopping = threading.Event()
+        self._vks: dict[Combo, int] = {}
         self._dispatcher: threading.Thread | None = None
         self._pynput: Any = None
         self._keyboard: Any = None
@@ -194,9 +204,15 @@ class HotkeyListener:
     def running(self) -> bool:
         return self._dispatcher is not None
 
+    @property
+    def supports_release(self) -> bool:
+        """Whether `releases` callbacks can fire with this backend (hold-to-talk)."""
+        return self.backend in ("pynput", "win32")
+
     def start(self) -> None:
         if self._dispatcher is not None:
             return
+        self._stopping.clear()
         if self.backend == "win32":
             self._start_win32()
         elif self.backend == "keyboard":
@@ -208,6 +224,7 @@ class HotkeyListener:
         log.info("global hotkeys (%s): %s", self.backend, ", ".join(str(c) for c in self.bindings))
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.win32 is not None:
             loop, self.win32 = self.win32, None
             loop.stop()
@@ -231,9 +248,22 @@ class HotkeyListener:
             self._dispatcher = None
 
     # ---- backends ----------------------------------------------------------------------------------
-    def _fire(self, combo: Combo) -> None:
+    def _fire(self, combo: Combo, released: bool = False) -> None:
         """Called on the OS hook thread: only enqueue."""
-        self._queue.put(combo)
+        self._queue.put((combo, released))
+
+    def _watch_release_win32(self, combo: Combo) -> None:
+        """Hold-to-talk on Windows: poll the combo's keys on a helper thread until one is up."""
+        loop = self.win32
+        if loop is None or combo not in self._vks:
+            return
+        groups = winhotkeys.release_groups(combo.modifiers, self._vks[combo])
+
+        def watch() -> None:
+            if winhotkeys.wait_release(groups, loop._user32, self._stopping):
+                self._fire(combo, released=True)
+
+        threading.Thread(target=watch, name="hotkeys-release", daemon=True).start()
 
     def _start_win32(self) -> None:
         combos = list(self.bindings)
@@ -249,6 +279,7 @@ class HotkeyListener:
                 raise HotkeyError(f"global hotkey {combo} cannot be registered: {exc}; {retry(combo)}") from None
             except winhotkeys.Win32HotkeyError as exc:
                 raise HotkeyError(f"global hotkeys could not be registered: {exc}") from None
+        self._vks = {combo: vk for combo, (_flags, vk) in zip(combos, keys, strict=True)}
         loop = winhotkeys.HotkeyThread(keys, lambda index: self._fire(combos[index]), user32=self._user32,
                                        last_error=self._last_error)
         try:
@@ -292,11 +323,20 @@ class HotkeyListener:
         except ImportError as exc:
             raise HotkeyError(f"global hotkeys need pynput ({exc}) — run: pip install pynput") from None
         mapping = {combo.for_pynput(): (lambda c=combo: self._fire(c)) for combo in self.bindings}
+        owner = self
 
         class QuietHotKeys(pk.GlobalHotKeys):
             """pynput's X11 listener can hit a closed X connection while shutting down: ignore that then."""
 
             stopping = False
+
+            def _on_release(self, key: Any, injected: bool) -> None:
+                if not injected and owner.releases:
+                    canonical = self.canonical(key)
+                    for hotkey, combo in zip(self._hotkeys, owner.bindings, strict=True):  # type: ignore[attr-defined]
+                        if combo in owner.releases and canonical in hotkey._keys and hotkey._state == hotkey._keys:
+                            owner._release_soon(combo, hotkey)
+                super()._on_release(key, injected)  # type: ignore[misc]
 
             def _run(self) -> None:
                 try:
@@ -314,13 +354,30 @@ class HotkeyListener:
             raise HotkeyError(f"global hotkeys could not start ({type(exc).__name__}: {exc}).") from None
         self._pynput = listener
 
+    def _release_soon(self, combo: Combo, hotkey: Any, wait_s: float = 0.06) -> None:
+        """An X autorepeat sends release + press for a held key: a release only counts if no press follows."""
+
+        def check() -> None:
+            if hotkey._state != hotkey._keys and not self._stopping.is_set():
+                self._fire(combo, released=True)
+
+        timer = threading.Timer(wait_s, check)
+        timer.daemon = True
+        timer.start()
+
     def _dispatch(self) -> None:
         while True:
-            combo = self._queue.get()
-            if combo is None:
+            item = self._queue.get()
+            if item is None:
                 return
-            log.debug("hotkey %s", combo)
+            combo, released = item
+            log.debug("hotkey %s%s", combo, " released" if released else "")
             try:
-                self.bindings[combo]()
+                if released:
+                    self.releases[combo]()
+                else:
+                    self.bindings[combo]()
+                    if combo in self.releases and self.backend == "win32":
+                        self._watch_release_win32(combo)
             except Exception:  # a failing action must not end hotkeys
                 log.exception("hotkey %s action failed", combo)

@@ -10,8 +10,8 @@
 
 Colours are from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); the shape
 and letter carry the same meaning for everyone else. A badge in the lower right corner shows activity: a ring
-while thinking, a filled dot while speaking. Icons are drawn 4x larger and downscaled, so 16, 24 and 32 px stay
-crisp; results are cached.
+while thinking, a filled dot while speaking, a white microphone capsule on blue while listening. Icons are drawn
+4x larger and downscaled, so 16, 24 and 32 px stay crisp; results are cached.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ RED: RGB = (213, 94, 0)
 GREY: RGB = (140, 140, 140)
 WHITE: RGB = (255, 255, 255)
 BADGE: RGB = (30, 41, 59)
+LISTEN: RGB = (0, 114, 178)  # Okabe-Ito blue: the listening badge
 
 TIER_COLOURS: dict[Tier, RGB] = {
     Tier.STARTING: GREY,
@@ -113,11 +114,14 @@ def _draw_badge(draw: ImageDraw.ImageDraw, activity: Activity, size: int) -> Non
     r = 0.22 * big
     cx = cy = big - r - 0.01 * big
     box = (cx - r, cy - r, cx + r, cy + r)
-    draw.ellipse(box, fill=WHITE)
+    draw.ellipse(box, fill=LISTEN if activity is Activity.LISTENING else WHITE)
     inner = r * 0.72
     ibox = (cx - inner, cy - inner, cx + inner, cy + inner)
     if activity is Activity.SPEAKING:
         draw.ellipse(ibox, fill=BADGE)
+    elif activity is Activity.LISTENING:  # a microphone: a white upright capsule on blue
+        w, h = inner * 0.45, inner * 0.85
+        draw.rounded_rectangle((cx - w, cy - h, cx + w, cy + h), radius=w, fill=WHITE)
     else:  # thinking: a ring
         draw.ellipse(ibox, outline=BADGE, width=max(SUPERSAMPLE, round(inner * 0.45)))
 

@@ -6,6 +6,11 @@
     box.hide()             # any thread
     box.stop()
 
+Listening (asking by voice): `box.listen(t, on_enter, on_cancel)` shows the box with LISTEN_NOTE; then
+`box.show_text(text)` shows what was heard so far, `box.finish(text)` keeps the question in the history and hides
+the box, `box.note(text)` says why nothing was asked (the box then works as the typed box). While listening,
+Enter calls `on_enter` (send now) and Esc calls `on_cancel`.
+
 Enter asks (the box hides and `on_submit(question, t_hotkey)` runs on the Tk thread: keep it quick), Esc
 cancels, Up/Down walk through earlier questions. The window title is TITLE ("VoxTray — Ask"), so tests and
 window managers can find it. Tk is only ever touched from its own thread: other threads post requests to a
@@ -32,6 +37,9 @@ TITLE = "VoxTray — Ask"
 POLL_MS = 20
 HISTORY_MAX = 50
 WIDTH = 460
+HINT = "Ask (Enter to ask, Esc to cancel, Up for earlier questions)"
+LISTEN_NOTE = "Listening… speak now (Enter or a pause sends, Esc cancels)"
+_CONTROL = 0x0004  # Tk event.state: Control held (the same bit on X11 and Windows)
 
 
 class PromptError(VoxTrayError):
@@ -113,7 +121,7 @@ class QuestionBox:
     def __init__(self, on_submit: Submit, *, history: list[str] | None = None) -> None:
         self.on_submit = on_submit
         self.history: list[str] = list(history or [])[-HISTORY_MAX:]
-        self._requests: queue.Queue[tuple[str, float | None]] = queue.Queue()
+        self._requests: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: str | None = None
@@ -123,6 +131,8 @@ class QuestionBox:
         self._draft = ""
         self._tk: Any = None
         self._entry: Any = None
+        self._label: Any = None
+        self._listening: tuple[Callable[[], None], Callable[[], None]] | None = None  # (on_enter, on_cancel)
 
     # ---- public (any thread) -----------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -142,6 +152,24 @@ class QuestionBox:
 
     def hide(self) -> None:
         self._requests.put(("hide", None))
+
+    def listen(self, t_hotkey: float | None, on_enter: Callable[[], None], on_cancel: Callable[[], None],
+               note: str = LISTEN_NOTE) -> None:
+        """Show the box for a spoken question: Enter calls on_enter, Esc on_cancel (on the Tk thread)."""
+        self._requests.put(("listen", (time.monotonic() if t_hotkey is None else t_hotkey, on_enter, on_cancel,
+                                       note)))
+
+    def show_text(self, text: str) -> None:
+        """Show what was heard so far (while listening)."""
+        self._requests.put(("text", text))
+
+    def note(self, text: str) -> None:
+        """Stop listening and say why in the box, which stays open as the typed box."""
+        self._requests.put(("note", text))
+
+    def finish(self, question: str) -> None:
+        """The spoken question was asked: keep it in the history and hide the box."""
+        self._requests.put(("finish", question))
 
     @property
     def is_open(self) -> bool:
@@ -189,7 +217,7 @@ class QuestionBox:
             except Exception:
                 pass
             # Tcl objects must die on the thread that made them: drop every reference and collect here.
-            self._tk = self._entry = None
+            self._tk = self._entry = self._label = None
             del root
             gc.collect()
 
@@ -201,12 +229,13 @@ class QuestionBox:
         root.protocol("WM_DELETE_WINDOW", self._cancel)
         frame = tk.Frame(root, padx=10, pady=8)
         frame.pack(fill="both", expand=True)
-        tk.Label(frame, text="Ask (Enter to ask, Esc to cancel, Up for earlier questions)", anchor="w",
-                 font=("TkDefaultFont", 9)).pack(fill="x")
+        label = tk.Label(frame, text=HINT, anchor="w", font=("TkDefaultFont", 9))
+        label.pack(fill="x")
+        self._label = label
         entry = tk.Entry(frame, font=("TkDefaultFont", 13), width=40)
         entry.pack(fill="x", pady=(4, 0))
-        entry.bind("<Return>", lambda _e: self._submit())
-        entry.bind("<KP_Enter>", lambda _e: self._submit())
+        entry.bind("<Return>", self._enter)
+        entry.bind("<KP_Enter>", self._enter)
         entry.bind("<Escape>", lambda _e: self._cancel())
         entry.bind("<Up>", lambda _e: self._browse(-1))
         entry.bind("<Down>", lambda _e: self._browse(+1))
@@ -220,7 +249,24 @@ class QuestionBox:
             except queue.Empty:
                 break
             if verb == "open":
+                self._listening = None
                 self._show(arg)
+            elif verb == "listen":
+                t_hotkey, on_enter, on_cancel, note = arg
+                self._listening = (on_enter, on_cancel)
+                self._show(t_hotkey, note, clear=True)
+            elif verb == "text":
+                if self._listening is not None and self._entry is not None:
+                    self._entry.delete(0, "end")
+                    self._entry.insert(0, arg)
+            elif verb == "note":
+                self._listening = None
+                if self._label is not None:
+                    self._label.configure(text=arg)
+            elif verb == "finish":
+                self._listening = None
+                self._remember(arg)
+                self._hide()
             elif verb == "hide":
                 self._hide()
             elif verb == "call":
@@ -234,10 +280,13 @@ class QuestionBox:
                 return
         root.after(POLL_MS, self._poll)
 
-    def _show(self, t_hotkey: float | None) -> None:
+    def _show(self, t_hotkey: float | None, note: str = HINT, clear: bool = False) -> None:
         root, entry = self._tk, self._entry
         self._t_hotkey = t_hotkey
         self._cursor = len(self.history)
+        self._label.configure(text=note)
+        if clear:
+            entry.delete(0, "end")
         if not self._visible.is_set():
             entry.delete(0, "end")
             pointer = root.winfo_pointerxy()
@@ -273,15 +322,30 @@ class QuestionBox:
 
     def _cancel(self) -> None:
         log.debug("question box cancelled")
+        listening, self._listening = self._listening, None
         self._hide()
+        if listening is not None:
+            listening[1]()
+
+    def _enter(self, event: Any) -> str | None:
+        if getattr(event, "state", 0) & _CONTROL:  # a held talk combo (ctrl+alt+enter) repeating: not an Enter
+            return "break"
+        if self._listening is not None:
+            self._listening[0]()
+            return "break"
+        self._submit()
+        return None
+
+    def _remember(self, question: str) -> None:
+        if question and (not self.history or self.history[-1] != question):
+            self.history.append(question)
+            del self.history[:-HISTORY_MAX]
 
     def _submit(self) -> None:
         question = self._entry.get().strip()
         if not question:
             return
-        if not self.history or self.history[-1] != question:
-            self.history.append(question)
-            del self.history[:-HISTORY_MAX]
+        self._remember(question)
         self._hide()
         try:
             self.on_submit(question, self._t_hotkey)

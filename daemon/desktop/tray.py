@@ -50,6 +50,7 @@ class TrayActions(Protocol):
     def voices(self) -> list[str]: ...
     def quit(self) -> None: ...
     def connect_bridge(self, link: str) -> None: ...
+    def ask_by_voice(self) -> None: ...
 
 
 def with_tk(fn: Callable[[Any], T]) -> T:
@@ -157,6 +158,7 @@ class Tray:
             set_autostart=lambda on: self.submit(lambda: actions.set_autostart(on)),
             quit=self._job(actions.quit),
             connect_bridge=self._job(lambda: self._connect_bridge(actions)),
+            ask_by_voice=self._job(lambda: actions.ask_by_voice()),
         )
 
     # --- public API -------------------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ class Handlers:
     set_autostart: Callable[[bool], None]
     quit: Callable[[], None]
     connect_bridge: Callable[[], None] = lambda: None
+    ask_by_voice: Callable[[], None] = lambda: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -115,7 +116,9 @@ def tooltip(s: Status) -> str:
         lines.append(f"GPU: {s.gpu_note}")
     lines.append(llm_line(s))
     if s.last_first_audio_s is not None:
-        lines.append(f"First audio: {s.last_first_audio_s:.2f} s")
+        lines.append(f"Hotkey to voice: {s.last_first_audio_s:.2f} s")
+    if s.last_voice_s is not None:
+        lines.append(f"End of speech → asked: {s.last_voice_s:.2f} s")
     text = "\n".join(lines)
     return text if len(text) <= TOOLTIP_MAX else text[: TOOLTIP_MAX - 1] + "…"
 
@@ -132,6 +135,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
     )
     return (
         Entry("Ask…", action=h.ask, default=True),
+        Entry("Ask by voice", action=h.ask_by_voice),
         Entry("Stop speaking", action=h.stop_speaking),
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Engine", submenu=engines),

@@ -4,6 +4,7 @@
     loop = HotkeyThread(keys, on_hotkey=lambda index: ...)   # on_hotkey runs on the loop thread: only enqueue
     loop.start()     # registers every key on the loop thread; raises Win32HotkeyError(index, code) (none left)
     loop.stop()      # WM_QUIT to the loop; it unregisters its keys on its own thread, then ends
+    wait_release(release_groups(("ctrl", "alt"), vk), user32, stop_event)   # hold-to-talk: until a key is up
 
 Unlike a low-level keyboard hook (the `keyboard` package), a registered hotkey survives the lock screen,
 Ctrl+Alt+Del and UAC, is never removed for being slow, works over elevated windows, and a combo that another
@@ -33,8 +34,10 @@ WM_QUIT, WM_USER, WM_HOTKEY = 0x0012, 0x0400, 0x0312
 PM_NOREMOVE = 0x0000
 ERROR_HOTKEY_ALREADY_REGISTERED = 1409
 ASFW_ANY = -1  # (DWORD)-1: any process may take the foreground (our own question box included)
+RELEASE_POLL_S = 0.015  # how often a held combo's keys are polled (RegisterHotKey reports presses only)
 
 MODIFIER_FLAGS = {"ctrl": MOD_CONTROL, "alt": MOD_ALT, "shift": MOD_SHIFT, "win": MOD_WIN}
+MODIFIER_VKS = {"ctrl": (0x11,), "alt": (0x12,), "shift": (0x10,), "win": (0x5B, 0x5C)}  # win: left or right
 VK_NAMED = {
     "space": 0x20, "enter": 0x0D, "esc": 0x1B, "tab": 0x09, "backspace": 0x08, "delete": 0x2E, "insert": 0x2D,
     "home": 0x24, "end": 0x23, "page_up": 0x21, "page_down": 0x22,
@@ -84,6 +87,7 @@ def load_user32() -> Any:
         ("PostThreadMessageW", [wintypes.DWORD, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM], wintypes.BOOL),
         ("AllowSetForegroundWindow", [wintypes.DWORD], wintypes.BOOL),
         ("VkKeyScanW", [wintypes.WCHAR], ctypes.c_short),
+        ("GetAsyncKeyState", [ctypes.c_int], ctypes.c_short),
     ]:
         fn = getattr(dll, name)
         fn.argtypes, fn.restype = args, res
@@ -121,6 +125,22 @@ def hotkey_for(modifiers: Sequence[str], key: str, user32: Any = None) -> tuple[
     for name in modifiers:
         flags |= MODIFIER_FLAGS[name]
     return flags, vk_for(key, modifiers, user32)
+
+
+def release_groups(modifiers: Sequence[str], vk: int) -> list[tuple[int, ...]]:
+    """The keys a held combo needs down: the key, then each modifier (a group is down when any of its keys is)."""
+    return [(vk,), *(MODIFIER_VKS[m] for m in modifiers)]
+
+
+def wait_release(groups: Sequence[Sequence[int]], user32: Any, stop: threading.Event,
+                 poll_s: float = RELEASE_POLL_S) -> bool:
+    """Poll GetAsyncKeyState until any group is up (True), or until `stop` is set (False). RegisterHotKey only
+    reports presses, so hold-to-talk learns of the release this way (called on a helper thread per press)."""
+    while not stop.wait(poll_s):
+        for group in groups:
+            if not any(int(user32.GetAsyncKeyState(vk)) & 0x8000 for vk in group):
+                return True
+    return False
 
 
 class HotkeyThread:

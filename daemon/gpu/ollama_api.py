@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.net import HttpError, request_json
+
 log = logging.getLogger(__name__)
-
-# Never send requests for the local Ollama through a user's HTTP proxy.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
 
 class OllamaApiError(Exception):
     """The Ollama API could not be reached or gave a bad answer (the message says which)."""
@@ -28,22 +23,13 @@ class LoadedModel:
 
 
 def _request(url: str, payload: dict[str, Any] | None, timeout: float) -> Any:
-    data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
     try:
-        with _OPENER.open(req, timeout=timeout) as resp:
-            body = resp.read()
-    except urllib.error.HTTPError as exc:
-        raise OllamaApiError(f"{url} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise OllamaApiError(f"Ollama is not reachable at {url} ({reason})") from None
-    try:
-        return json.loads(body.decode("utf-8").strip().splitlines()[-1]) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError, IndexError):
-        raise OllamaApiError(f"{url} did not answer JSON (is ollama_url really the Ollama API?)") from None
+        reply = request_json("POST" if payload is not None else "GET", url, payload, timeout=timeout, ndjson_last=True)
+    except HttpError as exc:
+        raise OllamaApiError(f"Ollama is not reachable at {url} ({exc})") from None
+    if reply.status != 200:
+        raise OllamaApiError(f"{url} answered HTTP {reply.status}")
+    return reply.data
 
 
 def loaded_models(base_url: str, timeout: float = 2.0) -> list[LoadedModel]:

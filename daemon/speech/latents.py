@@ -75,7 +75,7 @@ def compute(model: Any, path: Path) -> tuple[Any, Any]:
 
 
 def load_mono_from_array(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
-    from daemon.speech.audio import resample
+    from daemon.audio import resample
 
     return np.ascontiguousarray(resample(audio, src, dst), dtype=np.float32)
 

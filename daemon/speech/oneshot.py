@@ -8,9 +8,9 @@ from pathlib import Path
 
 from daemon.settings import Settings
 from daemon.speech import stack as speech_stack
-from daemon.speech.engines.base import VoiceRef
 from daemon.speech.player import AudioSink, Player, WavSink
 from daemon.status import StatusBus
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ import numpy as np
 
 from daemon.errors import EngineError
 from daemon.settings import Settings
-from daemon.speech.engines.base import VoiceRef
 from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
 from daemon.speech.text import SentenceSplitter
 from daemon.status import Activity, StatusBus
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -281,5 +281,3 @@ class Pipeline:
         if job.cancel.is_set():
             return
         job.result.sentences.append(SpokenSentence(item.index, item.text, engine))
-        if item.index == 0 and job.result.first_audio_latency is not None:
-            self.status.update(last_first_audio_s=round(job.result.first_audio_latency, 3))

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from daemon.audio import FADE_S, StreamResampler, fade, write_wav
 from daemon.errors import AudioDeviceError
 from daemon.fsio import atomic_write
 from daemon.settings import Settings
-from daemon.speech.audio import FADE_S, StreamResampler, fade, write_wav
 from daemon.status import StatusBus
 
 log = logging.getLogger(__name__)

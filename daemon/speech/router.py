@@ -23,17 +23,16 @@ import numpy as np
 
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.engines.base import Engine
 from daemon.speech.health import Breaker, RtfTracker
 from daemon.status import StatusBus, Tier
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often waits look at the cancel flag
 WATCH_S = 0.25  # how often the tier watcher re-reads readiness (cheap flags: engine.ready(), GPU headroom)
 STALL_FACTOR = 3.0  # a gap between chunks may be this many first-chunk deadlines
-TIER_OF = {"xtts": Tier.XTTS, "edge": Tier.EDGE, "system": Tier.SYSTEM}
-LABEL = {"xtts": "cloned voice (XTTS)", "edge": "edge-tts", "system": "system voice"}
 
 
 class Sink(Protocol):
@@ -149,27 +148,27 @@ class Router:
 
     # ----- choosing -----
     def order(self) -> list[str]:
-        """Engine names to try, best first (a forced engine keeps the system voice as its last resort)."""
+        """Engine names to try, best first (a forced engine keeps the last-resort engines behind it)."""
         s = self.settings
-        names = list(s.engine_order) if s.engine == "auto" else [s.engine]
-        if s.engine != "auto" and s.engine != "system":
-            names.append("system")
+        names: list[str] = list(s.engine_order) if s.engine == "auto" else [s.engine]
+        names += [n for n, e in self.engines.items() if e.last_resort and n not in names]
         return [n for n in names if n in self.engines]
 
     def usable(self, name: str, *, judge: bool = True) -> tuple[bool, str]:
         """Can `name` speak the next utterance? Returns (ok, why not). `judge=False`: only look (never trip)."""
         engine = self.engines[name]
-        if name == "xtts" and not self.settings.use_local_cloning:
-            return False, "cloning is off in settings"
+        on, why_off = engine.enabled()
+        if not on:
+            return False, why_off
         breaker = self._breakers[name]
-        if breaker.down and name != "system":
+        if breaker.down and not engine.last_resort:
             return False, f"down ({breaker.reason})"
         try:
             if not engine.ready():
                 return False, "not ready"
         except Exception as exc:
             return False, f"not ready ({exc})"
-        if name == "xtts":
+        if engine.gpu_bound:
             if self.headroom is not None and not self.headroom():
                 return False, "the GPU has no headroom"
             limit = self.settings.xtts_max_rtf
@@ -193,12 +192,10 @@ class Router:
                 if ok:
                     chosen = name
                     break
-                skipped.append(f"{LABEL.get(name, name)}: {why}")
+                skipped.append(f"{self.engines[name].label}: {why}")
             self._active = self.engines[chosen]
             self._spoken_in_utterance = 0
-            begin = getattr(self._active, "begin_utterance", None)
-            if callable(begin):
-                begin()  # XTTS streams the first sentence of a reply with a smaller first chunk
+            self._active.begin_utterance()
             if self._watcher is None:  # without the watcher (one-shot CLI) the choice itself is published
                 self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
             return self._active
@@ -211,7 +208,7 @@ class Router:
                 ok, why = self.usable(name, judge=False)
                 if ok:
                     return name, "; ".join(skipped) if skipped else "preferred voice"
-                skipped.append(f"{LABEL.get(name, name)}: {why}")
+                skipped.append(f"{self.engines[name].label}: {why}")
             return None, "nothing can speak: " + ("; ".join(skipped) if skipped else "no engine configured")
 
     # ----- the tier the tray shows -----
@@ -226,7 +223,7 @@ class Router:
     def _watch_loop(self) -> None:
         try:
             for probed in self.order():
-                if callable(getattr(self.engines[probed], "probe", None)) and not self._closed:
+                if not self._closed and self.engines[probed].can_probe:
                     self._probe(probed)  # unreachable: marked down, re-probed with backoff
             while not self._closed:
                 name, why = self.preview()
@@ -295,7 +292,7 @@ class Router:
                     if cancel.is_set():
                         return
                     what = "first audio" if not got_first else "the next audio chunk"
-                    raise EngineTimeoutError(f"{LABEL.get(engine.name, engine.name)} gave no {what} in {limit:g} s")
+                    raise EngineTimeoutError(f"{engine.label} gave no {what} in {limit:g} s")
                 if isinstance(item, _Chunk):
                     got_first = True
                     audio_samples += item.data.size
@@ -341,9 +338,9 @@ class Router:
     # ----- health -----
     def _failure(self, engine: Engine, exc: EngineError) -> str:
         name = engine.name
-        reason = f"{LABEL.get(name, name)} failed: {exc}"
+        reason = f"{engine.label} failed: {exc}"
         if isinstance(exc, EngineOutOfMemoryError):
-            reason = f"{LABEL.get(name, name)} ran out of GPU memory"
+            reason = f"{engine.label} ran out of GPU memory"
             if self.on_oom is not None:
                 try:
                     self.on_oom()
@@ -353,7 +350,7 @@ class Router:
         return reason
 
     def _trip(self, name: str, reason: str) -> None:
-        if name == "system":
+        if self.engines[name].last_resort:
             log.warning("%s", reason)
             return
         backoff = self._breakers[name].trip(reason)
@@ -370,7 +367,7 @@ class Router:
             if name in tried:
                 continue
             ok, why = self.usable(name)
-            if ok or name == "system":
+            if ok or self.engines[name].last_resort:
                 return self.engines[name]
             log.info("skipping %s: %s", name, why)
         return None
@@ -412,9 +409,9 @@ class Router:
     def _probe(self, name: str) -> None:
         engine = self.engines[name]
         try:
-            probe = getattr(engine, "probe", None)
-            ok = bool(probe()) if callable(probe) else bool(engine.ready())
-            if ok and name == "xtts" and self.headroom is not None:
+            probed = engine.probe()
+            ok = bool(engine.ready()) if probed is None else probed
+            if ok and engine.gpu_bound and self.headroom is not None:
                 ok = self.headroom()
         except Exception as exc:
             log.debug("probe of %s failed: %s", name, exc)
@@ -424,14 +421,14 @@ class Router:
             self._breakers[name].reset()
             self._rtf[name].clear()
             if was_down:
-                log.info("%s is healthy again; the next utterance may use it", LABEL.get(name, name))
+                log.info("%s is healthy again; the next utterance may use it", engine.label)
             self._poke.set()
         else:
             self._trip(name, self._breakers[name].reason or "probe failed")
 
     # ----- status -----
     def _publish(self, name: str, reason: str) -> None:
-        self._publish_tier(TIER_OF.get(name, Tier.SYSTEM), reason)
+        self._publish_tier(self.engines[name].status_tier, reason)
 
     def _publish_tier(self, tier: Tier, reason: str) -> None:
         """Publish the tier and its reason (nothing happens when both are unchanged)."""

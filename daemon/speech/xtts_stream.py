@@ -1,19 +1,27 @@
-"""XTTS streaming helpers: text split to the model's character limit, the guarded `inference_stream`
-generator (one synthesis at a time, fp16 autocast on CUDA, OOM mapped to EngineOutOfMemoryError) and a
-chunk joiner that trims leading silence and fades every join so chunks play without clicks.
+"""XTTS streaming: text split to the model's character limit, VoxTray's own sentence streamer and a chunk
+joiner that trims leading silence and fades every join so chunks play without clicks.
+
+`stream_sentence` drives coqui's model parts directly instead of `Xtts.inference_stream`: GPT conditioning
+once per sentence, one KV cache for the whole sentence (xtts_tokens.TokenStream), a chunk schedule (a small
+first chunk for the first sentence of a reply, then growing chunks) and windowed HiFi-GAN decoding
+(xtts_vocoder.WindowedVocoder), so the vocoder's work is linear in the sentence length instead of quadratic.
+It holds the model lock for the sentence, runs fp16 autocast on CUDA only (latents and speaker embedding stay
+fp32), maps CUDA out-of-memory to EngineOutOfMemoryError and stops between tokens when asked to.
+`stock_generate` is coqui's `inference_stream` with the same guards, kept for the benchmark.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from daemon.audio import fade
 from daemon.errors import EngineError, EngineOutOfMemoryError
-from daemon.speech.audio import fade
 from daemon.speech.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -53,10 +61,152 @@ def autocast(loaded: Any, fp16: bool = True) -> contextlib.AbstractContextManage
     return contextlib.nullcontext()
 
 
-def generate(
+@dataclass(frozen=True)
+class ChunkSchedule:
+    """Tokens per chunk. A reply's first sentence starts with `first` and each later chunk is `growth` times the
+    previous, up to `cap` (growth 1: every chunk is `first`, like coqui's fixed `stream_chunk_size`); the other
+    sentences use `cap` throughout."""
+
+    first: int
+    cap: int
+    growth: float = 1.0
+
+    def sizes(self, small_start: bool) -> Iterator[int]:
+        size = self.first if small_start else self.cap
+        while True:
+            yield size
+            if self.growth > 1.0 and size < self.cap:
+                size = min(self.cap, max(size + 1, round(size * self.growth)))
+
+
+@dataclass
+class SentenceStats:
+    """What one `stream_sentence` call did (read by tests and the benchmark)."""
+
+    tokens: int = 0  # audio tokens generated
+    chunk_tokens: list[int] = field(default_factory=list)  # tokens behind each vocoder call
+    tokens_at_first_audio: int | None = None
+    frames_decoded: int = 0  # HiFi-GAN input frames decoded (the vocoder's work)
+    frames_total: int = 0  # frames of a whole-sentence decode
+    prefills: int = 0  # GPT prefills (1 per sentence: the KV cache lives across chunks)
+    prefill_positions: int = 0  # prompt positions the prefill ran (text only when the voice's were cached)
+    samples: int = 0
+    cancelled: bool = False
+    latents: Any = None  # (tokens, dim) fp32, kept only when keep_latents=True
+
+
+def _compute_context(loaded: Any, fp16: bool) -> contextlib.ExitStack:
+    """inference_mode + (on CUDA) fp16 autocast, entered only around compute, never across a yield."""
+    import torch
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    stack.enter_context(autocast(loaded, fp16))
+    return stack
+
+
+def stream_sentence(
+    loaded: Any,
+    text: str,
+    language: str,
+    gpt_cond_latent: Any,
+    speaker_embedding: Any,
+    sizes: Iterator[int],
+    *,
+    temperature: float = 0.75,
+    fp16: bool = True,
+    top_k: int = 50,
+    top_p: float = 0.85,
+    repetition_penalty: float = 10.0,
+    max_tokens: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    stats: SentenceStats | None = None,
+    keep_latents: bool = False,
+    vocoder_options: dict[str, int] | None = None,
+    cache_conditioning: bool = True,
+) -> Generator[np.ndarray, None, None]:
+    """One sentence as float32 chunks (raw vocoder output, 24 kHz); holds the model lock until it ends or is
+    closed. `sizes` gives the tokens of each chunk; `should_stop` is polled between tokens."""
+    import torch
+
+    from daemon.speech.xtts_tokens import PrefixCache, TokenStream, prefix_cache
+    from daemon.speech.xtts_vocoder import WindowedVocoder
+
+    st = stats if stats is not None else SentenceStats()
+    with loaded.lock:
+        model = loaded.model
+        if model is None:
+            raise EngineError("XTTS was unloaded while speaking; the sentence goes to the next voice.")
+        try:
+            with _compute_context(loaded, fp16):
+                lang = language.split("-")[0]
+                ids = model.tokenizer.encode(text.strip().lower(), lang=lang)
+                if len(ids) >= model.args.gpt_max_text_tokens:
+                    raise ValueError(f"{len(ids)} text tokens: more than XTTS's {model.args.gpt_max_text_tokens}")
+                device = model.device
+                text_tokens = torch.IntTensor(ids).unsqueeze(0).to(device)
+                cond = gpt_cond_latent.to(device).float()
+                spk = speaker_embedding.to(device).float()
+                half = fp16 and getattr(loaded, "device", "cpu") == "cuda"
+                prefix = (prefix_cache(model), PrefixCache.key(gpt_cond_latent, device, half))
+                tokens = TokenStream(
+                    model, text_tokens, cond, temperature=temperature, top_k=top_k, top_p=top_p,
+                    repetition_penalty=repetition_penalty, max_tokens=max_tokens, should_stop=should_stop,
+                    prefix=prefix if cache_conditioning else None,
+                )
+                token_iter = iter(tokens)
+                vocoder = WindowedVocoder(model.hifigan_decoder, spk, **(vocoder_options or {}))
+            ended = False
+            while not ended:
+                want = max(1, int(next(sizes)))
+                with _compute_context(loaded, fp16):
+                    new: list[Any] = []
+                    while len(new) < want:
+                        item = next(token_iter, None)
+                        if item is None:
+                            ended = True
+                            break
+                        new.append(item[1].float())
+                        if tokens.finished:
+                            ended = True
+                            break
+                    st.tokens, st.prefills = tokens.generated, tokens.prefills
+                    st.prefill_positions = tokens.prefill_positions
+                    if tokens.cancelled:
+                        st.cancelled = True
+                        return
+                    if new:
+                        st.chunk_tokens.append(len(new))
+                    if ended:  # the last chunk: one decode to the sentence's true end
+                        vocoder.extend(new)
+                        wav = vocoder.finish()
+                    else:
+                        wav = vocoder.push(new)
+                    arr = wav.detach().float().cpu().numpy().reshape(-1)
+                    st.frames_decoded = vocoder.frames_decoded
+                    if ended:
+                        st.frames_total = vocoder.map.total_frames(vocoder.tokens)
+                        if keep_latents and vocoder.tokens:
+                            st.latents = vocoder.latents().detach().float().cpu()
+                if arr.size:
+                    if st.tokens_at_first_audio is None:
+                        st.tokens_at_first_audio = st.tokens
+                    st.samples += arr.size
+                    yield np.clip(arr, -1.0, 1.0).astype(np.float32, copy=False)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise EngineOutOfMemoryError(
+                "the GPU ran out of memory while speaking: close other GPU programs; the next voice takes over."
+            ) from None
+        except (RuntimeError, AssertionError, IndexError, ValueError) as exc:
+            raise EngineError(f"XTTS failed on '{text[:40]}': {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def stock_generate(
     loaded: Any, text: str, language: str, gpt_cond_latent: Any, speaker_embedding: Any, options: dict[str, Any]
 ) -> Generator[np.ndarray, None, None]:
-    """Chunks of one `inference_stream` call as float32 arrays; holds the model lock for the whole sentence."""
+    """Chunks of coqui's own `inference_stream` (quadratic vocoder work; the benchmark's baseline) as float32
+    arrays, with the same guards as `stream_sentence`."""
     import torch
 
     opts = dict(options)

@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[2]
 REQS = ROOT / "requirements-win.txt"
 PRODUCT_REQS = ROOT / "requirements.txt"
 # requirements.txt entries that cannot run under Wine (no CUDA/torch there); the rest must be in REQS as is.
-NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six"}
+# faster-whisper (asking by voice) is left out too: its ctranslate2 + onnxruntime + tokenizers Windows wheels add
+# ~45 MB of downloads to the lane, which runs no speech recognition (daemon/listen/ imports it only when the
+# recogniser loads; speech recognition is tested with real weights on Linux).
+NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six", "faster-whisper"}
 # Only in the Windows lane (pywin32: win32 APIs for tests; comtypes may also be in requirements.txt).
 WIN_EXTRAS = {"pywin32", "comtypes"}
 PINS = ROOT / "constraints-win.txt"

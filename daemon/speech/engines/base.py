@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from daemon.settings import Settings
-
-
-@dataclass(frozen=True)
-class VoiceRef:
-    """A voice to speak with: a display name and, for cloning engines, the reference clip."""
-
-    name: str
-    path: Path | None = None
+from daemon.status import Tier
+from daemon.voices import VoiceRef
 
 
 class Engine(abc.ABC):
@@ -29,8 +21,24 @@ class Engine(abc.ABC):
 
     name: str = "engine"
     settings: Settings
-    tier: int = 99
     sample_rate: int = 24000
+    # Capabilities the router reads (it never tests engine names):
+    label: str = "engine"  # how the user calls it, in notes and the tooltip
+    status_tier: Tier = Tier.SYSTEM  # the tray colour while it speaks
+    last_resort: bool = False  # never marked down, and kept as the final fallback of any order (the system voice)
+    gpu_bound: bool = False  # speaks only with GPU headroom, and its real-time factor is watched (XTTS)
+    can_probe: bool = False  # probe() makes a real check (edge-tts: is the service reachable?)
+
+    def enabled(self) -> tuple[bool, str]:
+        """(False, why) when settings switch this engine off (e.g. cloning off); checked before every choice."""
+        return True, ""
+
+    def probe(self) -> bool | None:
+        """A cheap real check that it can speak (a short synthesis); None when it has none (ready() decides)."""
+        return None
+
+    def begin_utterance(self) -> None:
+        """A new reply starts (XTTS streams its first sentence with a smaller first chunk)."""
 
     @abc.abstractmethod
     def ready(self) -> bool:

@@ -19,10 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from daemon.audio import resample, to_float32
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.audio import resample, to_float32
-from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.engines.base import Engine
+from daemon.status import Tier
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,9 @@ class EdgeEngine(Engine):
     """Streams edge-tts MP3 and yields decoded float32 chunks at 24 kHz."""
 
     name = "edge"
-    tier = 2
+    label = "edge-tts"
+    status_tier = Tier.EDGE
+    can_probe = True
     sample_rate = SAMPLE_RATE
 
     def __init__(self, settings: Settings) -> None:

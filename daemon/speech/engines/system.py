@@ -27,10 +27,12 @@ from typing import IO, Literal
 import numpy as np
 import psutil
 
+from daemon.audio import read_wav, trim_silence
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.audio import read_wav, trim_silence
-from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.engines.base import Engine
+from daemon.status import Tier
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +229,9 @@ class SystemEngine(Engine):
     """The system voice, one child process per piece of text, each with a deadline."""
 
     name = "system"
-    tier = 3
+    label = "system voice"
+    status_tier = Tier.SYSTEM
+    last_resort = True
 
     def __init__(
         self,

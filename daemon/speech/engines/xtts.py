@@ -1,8 +1,11 @@
-"""Tier 1: the XTTS v2 cloning engine, kept warm, streaming chunks with `inference_stream`.
+"""Tier 1: the XTTS v2 cloning engine, kept warm, streaming chunks with VoxTray's own streamer.
 
 The model is a process-wide singleton (see xtts_model.py); speaker latents come from a disk cache next to the
-voices (latents.py). The first sentence of an utterance streams with a small first chunk
-(`xtts_first_chunk_tokens`) so audio starts early; later sentences use `xtts_chunk_tokens`.
+voices (latents.py). Sentences stream through `xtts_stream.stream_sentence` (one KV cache per sentence,
+windowed vocoding: linear work). The first sentence of an utterance starts with a small chunk
+(`xtts_first_chunk_tokens`) so audio starts early, then chunks grow by `xtts_chunk_growth` up to
+`xtts_chunk_tokens`; later sentences use `xtts_chunk_tokens`. `interrupt()` stops the sentence being made
+within one token.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailable
 from daemon.settings import Settings
 from daemon.speech import xtts_stream
 from daemon.speech.engines import xtts_model
-from daemon.speech.engines.base import Engine, VoiceRef
+from daemon.speech.engines.base import Engine
 from daemon.speech.latents import LatentCache, Latents
-from daemon.status import StatusBus
+from daemon.status import StatusBus, Tier
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,12 @@ class XttsEngine(Engine):
     """Coqui XTTS v2 voice cloning (GPU, or CPU when allowed)."""
 
     name = "xtts"
-    tier = 1
+    label = "cloned voice (XTTS)"
+    status_tier = Tier.XTTS
+    gpu_bound = True
+
+    def enabled(self) -> tuple[bool, str]:
+        return (True, "") if self.settings.use_local_cloning else (False, "cloning is off in settings")
     sample_rate = 24000
 
     def __init__(self, settings: Settings, status: StatusBus | None = None) -> None:
@@ -45,7 +54,9 @@ class XttsEngine(Engine):
         self._latents = LatentCache(settings.voices_path / ".cache")
         self._first_pending = True
         self._rtfs: deque[float] = deque(maxlen=RTF_WINDOW)
+        self._interrupt = threading.Event()
         self.last_latents: Latents | None = None
+        self.last_stats: list[xtts_stream.SentenceStats] = []  # per piece of the last sentence (tests, bench)
 
     # --- lifecycle ---
     @property
@@ -142,7 +153,10 @@ class XttsEngine(Engine):
         if gpt is None:
             gpt, spk = self._synthetic_latents()
         loaded = self._model()
-        gen = xtts_stream.generate(loaded, WARMUP_TEXT, self._language(), gpt, spk, self._options(4))
+        schedule = xtts_stream.ChunkSchedule(4, 4)
+        gen = xtts_stream.stream_sentence(
+            loaded, WARMUP_TEXT, self._language(), gpt, spk, schedule.sizes(True), **self._options()
+        )
         try:
             next(gen, None)  # the first chunk exercises the GPT and the vocoder
         finally:
@@ -183,12 +197,16 @@ class XttsEngine(Engine):
         """The next sentence starts a new reply: stream it with the small first chunk."""
         self._first_pending = True
 
-    def _options(self, chunk_tokens: int) -> dict[str, Any]:
-        return {
-            "stream_chunk_size": chunk_tokens,
-            "temperature": self.settings.xtts_temperature,
-            "fp16": self.settings.xtts_fp16,
-        }
+    def interrupt(self) -> None:
+        """Stop the sentence being synthesised at its next token (barge-in); the next `stream` runs normally."""
+        self._interrupt.set()
+
+    def schedule(self) -> xtts_stream.ChunkSchedule:
+        s = self.settings
+        return xtts_stream.ChunkSchedule(s.xtts_first_chunk_tokens, s.xtts_chunk_tokens, s.xtts_chunk_growth)
+
+    def _options(self) -> dict[str, Any]:
+        return {"temperature": self.settings.xtts_temperature, "fp16": self.settings.xtts_fp16}
 
     def _voice(self, voice: VoiceRef | None) -> VoiceRef:
         if voice is not None and voice.path is not None:
@@ -207,13 +225,20 @@ class XttsEngine(Engine):
             return
         first = self._first_pending
         self._first_pending = False
+        self._interrupt.clear()
+        schedule = self.schedule()
         joiner = xtts_stream.ChunkJoiner(self.sample_rate)
         compute_s = 0.0
         samples = 0
+        self.last_stats = []
         for i, part in enumerate(parts):
-            tokens = self.settings.xtts_first_chunk_tokens if first and i == 0 else self.settings.xtts_chunk_tokens
-            gen = xtts_stream.generate(
-                loaded, part, lang, lat.gpt_cond_latent, lat.speaker_embedding, self._options(tokens)
+            if self._interrupt.is_set():
+                return
+            stats = xtts_stream.SentenceStats()
+            self.last_stats.append(stats)
+            gen = xtts_stream.stream_sentence(
+                loaded, part, lang, lat.gpt_cond_latent, lat.speaker_embedding, schedule.sizes(first and i == 0),
+                should_stop=self._interrupt.is_set, stats=stats, **self._options(),
             )
             try:
                 while True:
@@ -230,6 +255,8 @@ class XttsEngine(Engine):
                         yield out
             finally:
                 gen.close()
+            if stats.cancelled:
+                return
             joiner.end_part()
         tail = joiner.finish()
         if tail.size:

@@ -11,7 +11,9 @@ while the LLM still writes the rest. An LLM failure is logged, shown in the tray
 message) and spoken as one short sentence, after whatever part of the answer already arrived was spoken.
 A new `ask` while one is running stops the old answer first. Timings of each answer (hotkey, request, first
 token, first sentence, first audio, end) are logged, kept in `last_timings`, and first audio is published
-as `status.update(last_first_audio_s=...)` (seconds from the question being submitted).
+as `status.update(last_first_audio_s=...)`: seconds from the HOTKEY PRESS (the moment the user asked; the
+question's submission when there was no hotkey, e.g. the CLI) to the first audio reaching the player — the one
+delay users feel. Every logged time counts from that same origin, so none is negative.
 
 Never silent: every question ends in speech — the answer, or one short sentence saying what went wrong: an
 LLM failure or a cut answer (its bounds), an answer that cleans to nothing ("The answer was only code; it is
@@ -34,9 +36,9 @@ from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMAnswerCutError, LLMProblem
 from daemon.brain.health import HealthPoller
 from daemon.brain.link import explain_llm_failure
-from daemon.speech.engines.base import VoiceRef
 from daemon.speech.text import unspeakable_reason
 from daemon.status import Activity, StatusBus
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +75,28 @@ class AnswerTimings:
     unspoken: int = 0  # sentences of the answer no engine could speak
     truncated: bool = False  # the answer was longer than speak_max_chars
 
-    def since_submit(self, stamp: float | None) -> float | None:
-        return None if stamp is None else stamp - self.submitted
+    @property
+    def origin(self) -> float:
+        """Where every figure counts from: the hotkey press, else the submission (no hotkey, e.g. the CLI)."""
+        return self.hotkey if self.hotkey is not None and self.hotkey <= self.submitted else self.submitted
+
+    def since_origin(self, stamp: float | None) -> float | None:
+        return None if stamp is None else stamp - self.origin
 
     @property
     def first_audio_s(self) -> float | None:
-        """Seconds from the question being submitted to the first audio reaching the player."""
-        return self.since_submit(self.first_audio)
+        """Hotkey press (or submission) -> first audio reaching the player: the delay users feel."""
+        return self.since_origin(self.first_audio)
 
     def describe(self) -> str:
         def f(stamp: float | None) -> str:
-            v = self.since_submit(stamp)
+            v = self.since_origin(stamp)
             return "-" if v is None else f"{v:.3f}s"
 
-        hot = "-" if self.hotkey is None else f"{self.hotkey - self.submitted:+.3f}s"
-        return (f"hotkey {hot}, request {f(self.request)}, first token {f(self.first_token)}, first sentence "
-                f"{f(self.first_sentence)}, first audio {f(self.first_audio)}, end {f(self.end)}")
+        start = "from the hotkey" if self.origin != self.submitted else "from the question"
+        return (f"{start}: question {f(self.submitted)}, request {f(self.request)}, first token "
+                f"{f(self.first_token)}, first sentence {f(self.first_sentence)}, first audio {f(self.first_audio)}, "
+                f"end {f(self.end)}")
 
 
 @dataclass

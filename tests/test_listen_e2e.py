@@ -1,0 +1,114 @@
+"""Asking by voice end to end under Xvfb, every part real: xdotool holds the talk hotkey -> pynput -> the question
+box opens listening -> paplay speaks the question into the virtual microphone -> sounddevice InputStream ->
+Silero VAD + Whisper base (real weights) -> xdotool releases the hotkey -> the LLM stand-in (real HTTP) receives
+the question (word error rate under 20 %) -> the answer is spoken (espeak-ng -> Player -> ALSA capture).
+Then barge-in (the talk hotkey while it speaks stops the speech within 100 ms and listens), Esc cancels, and
+the tray's "Ask by voice" (toggle: ends by itself at the pause).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.assistant import Assistant
+from daemon.brain.client import LLMClient
+from daemon.brain.conversation import Conversation
+from daemon.desktop.ask_flow import AskFlow
+from daemon.listen.talk import VoiceAsk
+from daemon.settings import Settings
+from daemon.speech.player import Player
+from daemon.speech.stack import build
+from daemon.status import Activity, StatusBus
+from tests.fixtures.llm_server import warm
+from tests.fixtures.whisper import espeak_wav, word_error_rate
+from tests.test_ask_e2e import LONG_ANSWER
+
+QUESTION = "What is the capital city of Australia?"
+LJ_TEXT = "produced the block books, which were the immediate predecessors of the true printed book,"
+
+
+def loud(x: np.ndarray, thr: float = 0.02) -> int:
+    return int(np.count_nonzero(np.abs(x) > thr))
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def voice_desk(ask_display, alsa_capture, llm_server, recognizer) -> Iterator[tuple]:
+    srv = llm_server(api="ollama", tokens=LONG_ANSWER, delay_s=0.02)
+    settings = Settings(remote_llm_url=srv.url, engine="system", use_local_cloning=False,
+                        output_sample_rate=alsa_capture.rate, llm_idle_timeout_s=5.0, hotkey_talk="ctrl+alt+enter",
+                        talk_mode="hold", input_device="voxtray_mic")
+    status = StatusBus()
+    stack = build(settings, status, Player(sample_rate=alsa_capture.rate), probe=False)
+    warm(stack.engines["system"])
+    assistant = Assistant(LLMClient(settings), Conversation(settings.history_turns), stack.pipeline, status)
+    talk = VoiceAsk(settings, assistant, status, recognizer=recognizer)
+    flow = AskFlow(settings, assistant, backend="pynput", talk=talk)
+    flow.start()
+    try:
+        yield srv, assistant, talk, status
+    finally:
+        flow.stop()
+        assistant.close()
+        stack.close()
+
+
+def test_hold_to_talk_asks_by_voice_then_barge_in_cancel_and_tray_toggle(
+        voice_desk, ask_display, alsa_capture, ljspeech: Path, tmp_path: Path) -> None:
+    srv, assistant, talk, status = voice_desk
+    rate = alsa_capture.rate
+    wav = espeak_wav(QUESTION, tmp_path / "question.wav")
+
+    # Hold the talk hotkey, say the question, let go.
+    ask_display.xdotool("keydown", "ctrl+alt+Return")
+    assert ask_display.find_window("VoxTray"), "the talk hotkey did not open the question box"
+    assert wait_for(lambda: talk.session is not None and talk.session.source.live.is_set(), 5), "no microphone audio"
+    assert wait_for(lambda: status.current.activity is Activity.LISTENING, 2)
+    alsa_capture.speak_into_mic(wav).wait(15)
+    time.sleep(0.3)
+    assert talk.listening  # hold mode: still listening while held, whatever the pause
+    ask_display.xdotool("keyup", "Return", "alt", "ctrl")
+    assert wait_for(lambda: len(srv.questions) == 1, 15), "no question reached the LLM"
+    assert word_error_rate(QUESTION, srv.questions[0]) < 0.2, srv.questions
+    heard = talk.last
+    assert heard is not None and heard.ended_by == "release"
+    assert wait_for(lambda: loud(alsa_capture.read()) >= 0.4 * rate), "the answer was not played"
+    assert ask_display.wait_gone("VoxTray")
+    voice_s = status.current.last_voice_s
+    assert voice_s is not None and 0 <= voice_s < 5, voice_s  # end of speech -> question sent, for the tooltip
+
+    # Barge-in: the talk hotkey while the answer plays stops the speech at once and listens again.
+    before = loud(alsa_capture.read())
+    ask_display.xdotool("keydown", "ctrl+alt+Return")
+    assert assistant.wait_idle(2.0)
+    time.sleep(0.3)  # anything still playing would reach the capture file by now
+    after = loud(alsa_capture.read())
+    assert (after - before) / rate < 0.1, f"{(after - before) / rate:.3f} s played after the barge-in"
+    assert assistant.last_timings is not None and assistant.last_timings.cancelled
+    assert ask_display.find_window("VoxTray") and wait_for(lambda: talk.listening, 2)
+    # Esc cancels: nothing is asked, even once the hotkey is let go.
+    ask_display.xdotool("key", "Escape")
+    assert wait_for(lambda: not talk.listening, 3)
+    ask_display.xdotool("keyup", "Return", "alt", "ctrl")
+    assert ask_display.wait_gone("VoxTray")
+
+    # The tray's "Ask by voice": toggle mode, so the pause after the question sends it.
+    talk.press(mode="toggle")
+    assert wait_for(lambda: talk.session is not None and talk.session.source.live.is_set(), 5)
+    alsa_capture.speak_into_mic(ljspeech / "LJ001-0004.wav")
+    assert wait_for(lambda: len(srv.questions) == 2, 20), srv.questions
+    assert word_error_rate(LJ_TEXT, srv.questions[1]) < 0.2, srv.questions
+    assert talk.last is not None and talk.last.ended_by == "pause"

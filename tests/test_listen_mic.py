@@ -1,0 +1,159 @@
+"""Asking by voice through the REAL input path: sounddevice InputStream -> PortAudio -> ALSA capture device
+`voxtray_mic` (the monitor of a PulseAudio null sink that paplay speaks into, in real time) -> 16 kHz ->
+Silero VAD -> Whisper base (real weights). Toggle mode ends by itself at a pause; hold mode only on release.
+Also: streaming VAD equals whole-recording VAD; a missing microphone is one clear message and the typed box.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.errors import AudioDeviceError
+from daemon.listen import RATE
+from daemon.listen.mic import Microphone, resolve_input_device
+from daemon.listen.recognizer import decode_file
+from daemon.listen.session import Listening
+from daemon.listen.talk import VoiceAsk
+from daemon.listen.vad import SpeechDetector, load_model
+from daemon.settings import Settings
+from daemon.status import StatusBus
+from tests.fixtures.whisper import espeak_wav, word_error_rate
+
+LJ_TEXT = "produced the block books, which were the immediate predecessors of the true printed book,"
+QUESTION = "How far away is the moon from the earth?"
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_streaming_vad_scores_frames_as_the_whole_recording_does(ljspeech: Path) -> None:
+    speech = decode_file(ljspeech / "LJ001-0004.wav")
+    audio = np.concatenate([np.zeros(RATE // 2, np.float32), speech, np.zeros(RATE, np.float32)])
+    n = audio.size // 512 * 512
+    whole = np.asarray(load_model()(audio[:n])).reshape(-1)  # type: ignore[operator]
+    vad = SpeechDetector()
+    seen: list[float] = []
+    step = vad._step
+    vad._step = lambda p: (seen.append(p), step(p))  # type: ignore[method-assign]
+    for i in range(0, audio.size, 331):  # odd chunk sizes, as a sound card delivers
+        vad.feed(audio[i:i + 331])
+    assert np.allclose(seen[: whole.size], whole, atol=1e-5)
+    assert vad.speech_start_sample is not None and abs(vad.speech_start_sample / RATE - 0.5) < 0.15
+    assert vad.speech_end_sample is not None and abs(vad.speech_end_sample / RATE - (0.5 + speech.size / RATE)) < 0.3
+    assert vad.silence_s > 0.6 and not vad.speaking
+
+
+def listen(recognizer, mode: str, **kw):  # type: ignore[no-untyped-def]
+    mic = Microphone("voxtray_mic")
+    session = Listening(recognizer, mic, mode=mode, pause_s=0.8, **kw)
+    session.start()
+    assert mic.live.wait(5), "the virtual microphone delivered no audio"
+    return session, mic
+
+
+def test_toggle_mode_ends_by_itself_at_the_pause_after_speech(alsa_capture, recognizer, ljspeech: Path) -> None:
+    session, mic = listen(recognizer, "toggle")
+    assert mic.device_rate > 0 and "voxtray_mic" in mic.device_name
+    player = alsa_capture.speak_into_mic(ljspeech / "LJ001-0004.wav")
+    try:
+        heard = session.wait(20)
+    finally:
+        player.wait(10)
+    assert heard is not None and heard.ended_by == "pause", heard
+    assert word_error_rate(LJ_TEXT, heard.text) < 0.2, heard.text
+    assert 4.5 < heard.speech_s < 6.5 and heard.audio_s > heard.speech_s
+    assert heard.t_speech_end is not None and heard.t_ready is not None and heard.latency_s is not None
+    assert heard.t_ready - heard.t_speech_end >= 0
+
+
+def test_hold_mode_keeps_listening_through_pauses_until_released(alsa_capture, recognizer, tmp_path: Path) -> None:
+    wav = espeak_wav(QUESTION, tmp_path / "q.wav")
+    partial: list[str] = []
+    session, _mic = listen(recognizer, "hold", on_partial=partial.append)
+    player = alsa_capture.speak_into_mic(wav)
+    player.wait(15)
+    time.sleep(1.0)  # a long pause: toggle mode would have ended by now, hold mode must not
+    assert session.listening
+    assert wait_for(lambda: bool(partial), 5)  # what was heard so far is shown while still listening
+    assert session.listening
+    t_release = time.monotonic()
+    session.finish("release")
+    heard = session.wait(20)
+    assert heard is not None and heard.ended_by == "release" and heard.t_speech_end == pytest.approx(t_release, abs=0.05)
+    assert word_error_rate(QUESTION, heard.text) < 0.2, heard.text
+    assert heard.reused  # the recognition started at the pause covered it all: no second pass after the release
+    assert partial[-1] == heard.text
+
+
+def test_an_unknown_microphone_is_one_clear_message(alsa_capture) -> None:
+    with pytest.raises(AudioDeviceError) as info:
+        resolve_input_device("no-such-microphone")
+    assert "input_device 'no-such-microphone' was not found" in str(info.value) and "voxtray_mic" in str(info.value)
+
+
+class RecordingBox:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def open(self, t_hotkey: float | None = None) -> None:
+        self.calls.append(("open", t_hotkey))
+
+    def listen(self, t_hotkey, on_enter, on_cancel) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append(("listen", t_hotkey))
+
+    def show_text(self, text: str) -> None:
+        self.calls.append(("text", text))
+
+    def note(self, text: str) -> None:
+        self.calls.append(("note", text))
+
+    def finish(self, question: str) -> None:
+        self.calls.append(("finish", question))
+
+    def hide(self) -> None:
+        self.calls.append(("hide", None))
+
+
+class RecordingAssistant:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.stops = 0
+
+    def ask(self, question: str, *, t_hotkey: float | None = None) -> None:
+        self.asked.append(question)
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return True
+
+
+def test_no_microphone_says_so_and_opens_the_typed_box(alsa_capture, recognizer) -> None:
+    def no_microphone() -> Microphone:
+        raise AudioDeviceError("No microphone (audio input device) was found. ... type your question")
+
+    status, assistant, box = StatusBus(), RecordingAssistant(), RecordingBox()
+    talk = VoiceAsk(Settings(use_local_cloning=False), assistant, status, recognizer=recognizer,
+                    microphone=no_microphone)
+    talk.attach(box)
+    talk.press(1.0)
+    assert assistant.stops == 1  # barge-in happens even so
+    assert box.calls[0] == ("open", 1.0) and box.calls[1][0] == "note" and "No microphone" in str(box.calls[1][1])
+    assert "No microphone" in status.current.message and not talk.listening
+    # The settings' own microphone lookup gives the same kind of message for a missing device.
+    bad = VoiceAsk(Settings(use_local_cloning=False, input_device="no-such-microphone"), assistant, status,
+                   recognizer=recognizer)
+    bad.attach(box)
+    bad.press(2.0)
+    assert box.calls[-1][0] == "note" and "no-such-microphone" in str(box.calls[-1][1])
