@@ -248,43 +248,28 @@ class App:
         return [v.name for v in VoiceLibrary(self.settings).list()]
 
     def use_voice(self, name: str) -> None:
-        """Switch voice: saved atomically, used from the next sentence, latents precomputed in the background."""
+        """Switch voice: saved atomically, used from the next sentence, prepared in the background."""
         from daemon.voices import VoiceLibrary
 
-        ref = VoiceLibrary(self.settings).find(name)
-        assert ref.path is not None
-        try:
-            rel = ref.path.resolve().relative_to(self.settings.base_dir())
-            value = rel.as_posix()
-        except ValueError:
-            value = str(ref.path)
-        self._apply(settings_mod.update(self.settings_path, cloning_reference_file=value))
+        library = VoiceLibrary(self.settings)
+        ref = library.find(name)
+        self._apply(settings_mod.update(self.settings_path, cloning_reference_file=library.setting_value(ref)))
         self.status.update(voice=ref.name)
         log.info("voice switched to %s", ref.name)
-        xtts = self.speech.engines.get("xtts") if self.speech else None
-        if xtts is not None:
-            threading.Thread(target=self._prepare_voice, args=(xtts, ref), name="latents", daemon=True).start()
-
-    @staticmethod
-    def _prepare_voice(xtts: Any, ref: VoiceRef) -> None:
-        try:
-            if xtts.loaded:
-                xtts.prepare_voice(ref)
-        except Exception as exc:
-            log.warning("could not precompute latents for %s: %s", ref.name, exc)
+        if self.speech is not None:
+            self.speech.prepare_voice(ref)
 
     def add_voice(self, path: Path) -> None:
         from daemon.voices import VoiceLibrary
 
-        xtts = self.speech.engines.get("xtts") if self.speech else None
         try:
             info = VoiceLibrary(self.settings).add(path)
         except VoxTrayError as exc:
             self._message(f"Could not add {path.name}: {exc}")
             return
         self._message(f"Added voice {info.name}")
-        if xtts is not None:
-            self._prepare_voice(xtts, VoiceRef(info.name, info.path))
+        if self.speech is not None:
+            self.speech.prepare_voice(VoiceRef(info.name, info.path))
         if self.tray is not None:
             self.tray.refresh()
 

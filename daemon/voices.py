@@ -97,6 +97,14 @@ class VoiceLibrary:
     def names(self) -> builtins.list[str]:
         return [v.name for v in self.list()]
 
+    def setting_value(self, ref: VoiceRef) -> str:
+        """How settings.json names `ref`: relative to the project when inside it (portable), else absolute."""
+        assert ref.path is not None
+        try:
+            return ref.path.resolve().relative_to(self.settings.base_dir()).as_posix()
+        except ValueError:
+            return str(ref.path)
+
     def find(self, name_or_path: str) -> VoiceRef:
         """A voice by name (case-insensitive) or by file path; VoiceError lists the known voices."""
         raw = str(name_or_path).strip()

@@ -34,16 +34,21 @@ NO_DEVICE_HELP = (
 )
 
 
-class AudioSink(Protocol):
-    """Where synthesised audio goes: the sound card (Player) or a file (WavSink)."""
-
-    output_rate: int
+class SampleSink(Protocol):
+    """The part of the sink contract one sentence needs (the router writes to it)."""
 
     def play(self, samples: np.ndarray, rate: int) -> None: ...
 
     def end_source(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class AudioSink(SampleSink, Protocol):
+    """THE sink contract: where synthesised audio goes — the sound card (Player, DeviceRetrySink) or a file
+    (WavSink); the pipeline's per-utterance view and the CLI's counting wrapper implement it too."""
+
+    output_rate: int
 
     def drain(self, timeout: float | None = None) -> bool: ...
 

@@ -25,6 +25,7 @@ from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutErro
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
 from daemon.speech.health import Breaker, RtfTracker
+from daemon.speech.player import SampleSink
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
 
@@ -33,14 +34,6 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05  # how often waits look at the cancel flag
 WATCH_S = 0.25  # how often the tier watcher re-reads readiness (cheap flags: engine.ready(), GPU headroom)
 STALL_FACTOR = 3.0  # a gap between chunks may be this many first-chunk deadlines
-
-
-class Sink(Protocol):
-    """What the router writes audio to (daemon.speech.player.Player / WavSink implement it)."""
-
-    def play(self, samples: np.ndarray, rate: int) -> None: ...
-    def end_source(self) -> None: ...
-    def stop(self) -> None: ...
 
 
 class CancelFlag(Protocol):
@@ -243,7 +236,7 @@ class Router:
         self.start_watch()
 
     # ----- speaking -----
-    def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: Sink, cancel: CancelFlag) -> str:
+    def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag) -> str:
         """Speak one sentence on the utterance's engine, failing over as needed; returns the engine's name.
 
         Raises EngineError only when every tier failed on this sentence.
@@ -276,7 +269,7 @@ class Router:
                 engine = nxt
 
     def _speak_on(
-        self, engine: Engine, text: str, voice: VoiceRef | None, sink: Sink, cancel: CancelFlag, stream_through: bool
+        self, engine: Engine, text: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag, stream_through: bool
     ) -> None:
         first_deadline = self.settings.first_chunk_deadline_s
         run = _EngineRun(engine, text, voice)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from daemon.speech.pipeline import Pipeline
 from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
 from daemon.status import StatusBus
+from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,19 @@ class SpeechStack:
         self.pipeline.settings = settings
         for engine in self.engines.values():
             engine.configure(settings)
+
+    def prepare_voice(self, voice: VoiceRef) -> None:
+        """Let every ready engine precompute what it needs for `voice`, in the background (logged, never raised)."""
+
+        def work() -> None:
+            for engine in self.engines.values():
+                try:
+                    if engine.ready():
+                        engine.prepare_voice(voice)
+                except Exception as exc:
+                    log.warning("%s could not prepare the voice %s: %s", engine.label, voice.name, exc)
+
+        threading.Thread(target=work, name="prepare-voice", daemon=True).start()
 
     def close(self) -> None:
         """Stop speaking and release everything (pipeline, router, sink, engines)."""

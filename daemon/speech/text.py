@@ -20,7 +20,6 @@ has finished the sentence. Never mid-word: a comma counts only when a space foll
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 
 # Abbreviations whose trailing period never ends a sentence (compared lower-case, without the dot).
 ABBREVIATIONS = frozenset(
@@ -538,14 +537,6 @@ def split_sentences(text: str, max_chars: int = 250, first_fragment_words: int =
     """All speakable sentences of a whole text."""
     splitter = SentenceSplitter(max_chars, first_fragment_words)
     return splitter.feed(text) + splitter.close()
-
-
-def stream_sentences(deltas: Iterable[str], max_chars: int = 250, first_fragment_words: int = 0) -> Iterator[str]:
-    """Sentences from a stream of text deltas, each yielded as soon as it is complete."""
-    splitter = SentenceSplitter(max_chars, first_fragment_words)
-    for delta in deltas:
-        yield from splitter.feed(delta)
-    yield from splitter.close()
 
 
 def unspeakable_reason(text: str) -> tuple[str, str]:

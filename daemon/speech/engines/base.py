@@ -37,6 +37,10 @@ class Engine(abc.ABC):
         """A cheap real check that it can speak (a short synthesis); None when it has none (ready() decides)."""
         return None
 
+    def prepare_voice(self, voice: VoiceRef) -> object:
+        """Precompute what this engine needs for `voice` (XTTS: speaker latents); a no-op for most engines."""
+        return None
+
     def begin_utterance(self) -> None:
         """A new reply starts (XTTS streams its first sentence with a smaller first chunk)."""
 
