@@ -283,6 +283,7 @@ class Router:
                 item = self._wait(run, limit, cancel)
                 if item is None:
                     if cancel.is_set():
+                        engine.interrupt()  # barge-in: the engine stops at its next step, not its next chunk
                         return
                     what = "first audio" if not got_first else "the next audio chunk"
                     raise EngineTimeoutError(f"{engine.label} gave no {what} in {limit:g} s")
@@ -303,6 +304,7 @@ class Router:
                     break
         except EngineError:
             run.abandon()
+            engine.interrupt()
             if sent:
                 sink.stop()  # flush the unplayed part of the failed attempt before the next tier re-speaks it
             raise

@@ -41,6 +41,9 @@ class Engine(abc.ABC):
         """Precompute what this engine needs for `voice` (XTTS: speaker latents); a no-op for most engines."""
         return None
 
+    def interrupt(self) -> None:
+        """Stop the sentence being synthesised as soon as possible (barge-in, or a failed-over sentence)."""
+
     def begin_utterance(self) -> None:
         """A new reply starts (XTTS streams its first sentence with a smaller first chunk)."""
 
