@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daemon.voices_io import Decoded, decode
+from daemon.voices_io import MAX_DECODE_S, Decoded, decode
 
 OK, WARN, BAD = "ok", "warn", "bad"
 FRAME_S = 0.02
@@ -93,7 +93,7 @@ def analyse(dec: Decoded, path: Path) -> VoiceReport:
         level = float(np.percentile(inside, 90))
         noise = float(np.percentile(levels, 10))
         snr = level - noise
-    r = VoiceReport(path, dec.duration_s, speech_s, rate, dec.channels, level, _db(peak), clipped, lead, trail, noise, snr)
+    r = VoiceReport(path, dec.total_s, speech_s, rate, dec.channels, level, _db(peak), clipped, lead, trail, noise, snr)
     r.findings = _verdicts(r, dec.truncated)
     return r
 
@@ -104,7 +104,7 @@ def _verdicts(r: VoiceReport, truncated: bool) -> list[Finding]:
     if s == 0.0:
         f.append(Finding("speech", "none", BAD, "the file is silent; record 10-20 s of someone speaking"))
         return [*f, _rate(r), _channels(r)]
-    dur = f"{s:.1f} s of speech" + (" (file longer than 10 min, only the start read)" if truncated else "")
+    dur = f"{s:.1f} s of speech" + (f" (file longer than {MAX_DECODE_S / 60:g} min, only the start read)" if truncated else "")
     if s < 6:
         f.append(Finding("duration", dur, BAD, "too short: XTTS needs at least 6 s; use 10-20 s"))
     elif s > 30:
