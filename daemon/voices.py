@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,17 @@ class VoiceInfo:
         return VoiceRef(self.name, self.path)
 
 
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
 def safe_name(raw: str) -> str:
-    """A file-name-safe voice name: letters, digits, '-' and '_' only (no path parts, no dots)."""
-    base = re.split(r"[\\/]", raw.strip())[-1]
+    """A file-name-safe voice name: letters of any script, digits, '-' and '_' (no path parts, no dots, nothing
+    Windows forbids in a file name, not a reserved device name such as CON)."""
+    base = unicodedata.normalize("NFC", re.split(r"[\\/]", raw.strip())[-1])
     base = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", base)
-    base = re.sub(r"[^\w-]+", "-", base, flags=re.ASCII).strip("-_.")[:MAX_NAME]
+    base = re.sub(r"[^\w-]+", "-", base).strip("-_.")[:MAX_NAME]
+    if base.upper() in WINDOWS_RESERVED:
+        base += "-voice"
     return base or "voice"
 
 

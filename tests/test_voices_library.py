@@ -171,3 +171,10 @@ def test_voices_cli_lists_checks_and_adds(
     assert "flac-voice" in capsys.readouterr().out
     assert main([*base, "add", str(tmp_path / "missing.wav")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("raw", "name"), [("Zoë Smith.wav", "Zoë-Smith"), ("Иван", "Иван"), ("李雷", "李雷"),
+                                          ("CON", "CON-voice"), ("../../etc/passwd", "passwd"), ("a b*c?.mp3", "a-b-c"),
+                                          ("😀", "voice")])
+def test_voice_names_keep_letters_of_any_script_safely(raw: str, name: str) -> None:
+    assert safe_name(raw) == name
