@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from daemon import __version__
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
     capture_stray_output()
+    signal.signal(signal.SIGTERM, _terminate)  # like Ctrl+C: what was spoken so far is still written (--out)
     try:
         code: int = args.func(args)
         return code
@@ -47,12 +49,20 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         _tell(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug: logged whole, told in one line
         log.critical("VoxTray stopped because of an unexpected error", exc_info=True)
         _tell(f"stopped because of an unexpected error ({type(exc).__name__}: {exc}); details are in the log.")
         return 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl+C would be, so every verb stops the same clean way."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated()
 
 
 def _tell(message: str) -> None:

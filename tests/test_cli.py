@@ -143,3 +143,17 @@ def test_messages_name_commands_that_exist() -> None:
         assert not re.search(r"`voxtray (?!://)[a-z]", text), f"{path} names a `voxtray ...` command"
         named.update(re.findall(r"python -m daemon (\w+)", text))
     assert named and named <= set(VERBS) | {"run"}, named - set(VERBS)
+
+
+def test_sigterm_during_say_out_writes_what_was_spoken(settings_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "part.wav"
+    text = " ".join(f"This is sentence number {i} of a very long reply." for i in range(1, 300))
+    proc = cli(settings_file, "say", text, "--engine", "system", "--out", str(out))
+    time.sleep(1.5)
+    assert proc.poll() is None, "still speaking when the signal comes"
+    proc.send_signal(signal.SIGTERM)
+    code, _, err = finish(proc, timeout=30)
+    assert code == 143, err
+    samples, rate = read_wav(out)
+    assert 0.5 < samples.size / rate < 299 * 2.0, "a partial WAV: what was spoken before the signal"
+    assert "Traceback" not in err
