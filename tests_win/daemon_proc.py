@@ -65,11 +65,12 @@ def start(tmp_path: Path, *args: str, settings: Path | None = None, env: dict[st
 
 
 @contextmanager
-def running(tmp_path: Path, **overrides: Any) -> Iterator[Daemon]:
+def running(tmp_path: Path, *, launcher: Path = ROOT / "voxtray.pyw", env_extra: dict[str, str] | None = None,
+            **overrides: Any) -> Iterator[Daemon]:
     """The daemon under pythonw.exe with its tray up; stopped (only it) afterwards."""
     log_dir, data_dir = tmp_path / "logs", tmp_path / "data"
-    env = child_env(VOXTRAY_LOG_DIR=str(log_dir), VOXTRAY_DATA_DIR=str(data_dir))
-    proc = start(tmp_path, "run", settings=write_settings(tmp_path / "cfg", **overrides), env=env)
+    env = child_env(VOXTRAY_LOG_DIR=str(log_dir), VOXTRAY_DATA_DIR=str(data_dir), **(env_extra or {}))
+    proc = start(tmp_path, "run", settings=write_settings(tmp_path / "cfg", **overrides), env=env, launcher=launcher)
     pid = None
     try:
         pid = wait_for(lambda: read_pid(data_dir), 90, "the daemon's pid in its lock file")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tests_win import daemon_proc, winutil
+from tests_win.conftest import ROOT
 from tests_win.daemon_proc import choose, open_menu, running
 from tests_win.winutil import WM_CLOSE, WM_ENDSESSION, WM_QUERYENDSESSION, child_env, user32, wait_for
 
@@ -103,7 +104,7 @@ def test_output_of_a_verb_under_pythonw_lands_in_the_log(tmp_path: Path) -> None
     assert "stdout: " in log and "sample" in log, log[-2000:]
 
 
-AMBER, GREY = (230, 159, 0), (140, 140, 140)
+AMBER, GREY, RED = (230, 159, 0), (140, 140, 140), (213, 94, 0)
 
 
 def tray_pixels(colour: tuple[int, int, int]) -> int:
@@ -116,8 +117,28 @@ def tray_pixels(colour: tuple[int, int, int]) -> int:
 
 
 def test_the_tray_icon_docks_and_shows_the_voice_that_speaks(tmp_path: Path) -> None:
-    """Forced to edge-tts (no XTTS under Wine), the docked icon turns from grey (starting) to amber."""
-    with running(tmp_path, engine="edge") as daemon:
-        wait_for(lambda: "voice tier -> edge" in daemon.log(), 60, "the edge tier in the log")
-        wait_for(lambda: tray_pixels(AMBER) >= 60, 20, "an amber icon in the tray")
-        assert tray_pixels(GREY) < 10, "no grey 'starting' icon beside it"
+    """edge-tts reachable (the real client against its loopback stand-in; no XTTS under Wine): the docked icon
+    turns from grey (starting) to amber once the probe has heard edge-tts speak."""
+    from tests.fixtures.edge_server import EdgeStandIn, _ServerThread
+
+    edge = EdgeStandIn()
+    server = _ServerThread(edge)
+    server.start()
+    try:
+        with running(tmp_path, launcher=ROOT / "tests_win" / "edge_daemon.py",
+                     env_extra={"VOXTRAY_TEST_EDGE_WSS": edge.wss_url, "VOXTRAY_TEST_EDGE_VOICES": edge.voices_url},
+                     use_local_cloning=False) as daemon:
+            wait_for(lambda: "voice tier -> edge" in daemon.log(), 60, "the edge tier in the log")
+            wait_for(lambda: tray_pixels(AMBER) >= 60, 20, "an amber icon in the tray")
+            assert tray_pixels(GREY) < 10, "no grey 'starting' icon beside it"
+            assert edge.texts, "the probe really asked edge-tts to speak"
+    finally:
+        server.stop()
+
+
+def test_the_icon_is_not_amber_when_edge_tts_cannot_be_reached(tmp_path: Path) -> None:
+    """No network under Wine, no SAPI voice: nothing can speak, so the icon is red with '!', never amber."""
+    with running(tmp_path, use_local_cloning=False) as daemon:
+        wait_for(lambda: "voice tier -> none" in daemon.log(), 60, "'nothing can speak' in the log")
+        wait_for(lambda: tray_pixels(RED) >= 40, 20, "a red icon in the tray")
+        assert tray_pixels(AMBER) < 10

@@ -1,7 +1,7 @@
 """Windows SAPI5 speech into a WAV file, run as a child process by the system-voice engine.
 
-    python -m daemon.speech.sapi_child --out=FILE.wav [--wpm=175] [--voice=SUBSTRING] < text (UTF-8)
-    python -m daemon.speech.sapi_child --list      (voice descriptions, one a line, UTF-8)
+    python daemon/speech/sapi_child.py --out=FILE.wav [--wpm=175] [--voice=SUBSTRING] < text (UTF-8)
+    python daemon/speech/sapi_child.py --list      (voice descriptions, one a line, UTF-8)
 
 Exit codes: 0 ok, 1 SAPI failed while speaking, 2 bad arguments or no text, 3 no SAPI or no voice here.
 Errors are one line on stderr. comtypes is imported lazily and used without generated type libraries

@@ -45,6 +45,9 @@ STALE_AFTER_S = 86400.0
 PIECE_CHARS = 500  # longer text is spoken in pieces, each by its own child, the next made while one plays
 LIST_TIMEOUT_S = 20.0
 SAPI_NO_VOICE = 3  # sapi_child's exit code for "no SAPI or no voice here"
+# Run by its path, not `-m`: the child needs nothing of VoxTray, and `-m daemon...` would need the project on the
+# child's sys.path, which a Python started from another folder (or an embedded one) does not give.
+SAPI_CHILD = str(Path(__file__).resolve().parents[1] / "sapi_child.py")
 ESPEAK_HINT = "install it: sudo apt install espeak-ng"
 SAPI_HINT = "check that a Windows voice is installed (Settings > Time & language > Speech)"
 _ROOT = Path(__file__).resolve().parents[3]  # where `python -m daemon...` finds the package
@@ -232,6 +235,7 @@ class SystemEngine(Engine):
     label = "system voice"
     status_tier = Tier.SYSTEM
     last_resort = True
+    can_probe = True
 
     def __init__(
         self,
@@ -358,7 +362,7 @@ class SystemEngine(Engine):
             return list(self._command)
         rate = self.settings.system_rate
         if self.backend == "sapi":
-            argv = [sys.executable, "-m", "daemon.speech.sapi_child", f"--out={out}", f"--wpm={rate}"]
+            argv = [sys.executable, SAPI_CHILD, f"--out={out}", f"--wpm={rate}"]
             return argv + ([f"--voice={self.settings.system_voice}"] if self.settings.system_voice else [])
         voice = self._espeak_voice()
         return [self._espeak or "espeak-ng", "-w", str(out), "-s", str(rate), *(["-v", voice] if voice else []), "--stdin"]
@@ -399,11 +403,27 @@ class SystemEngine(Engine):
                 voices.append(EspeakVoice(cols[1], cols[3].replace("_", " "), cols[4]))
         return voices
 
+    def probe(self) -> bool:
+        """Is there a voice at all? (lists them in a child: SAPI without voices, e.g. under Wine, says no)."""
+        if self._unavailable is not None:
+            return False
+        try:
+            found = bool(self.voices())
+        except EngineUnavailableError as exc:
+            self._unavailable = f"{exc}; {SAPI_HINT if self.backend == 'sapi' else ESPEAK_HINT}"
+            return False
+        except EngineError as exc:
+            log.info("could not list the system voices: %s", exc)
+            return True  # a listing hiccup is not proof of no voice: the next sentence will tell
+        if not found:
+            self._unavailable = f"no system voice is installed; {SAPI_HINT if self.backend == 'sapi' else ESPEAK_HINT}"
+        return found
+
     def voices(self) -> list[str]:
         """Names of the installed system voices."""
         if self.backend == "espeak":
             return [v.name for v in self.espeak_voices()]
-        listing = _listing([sys.executable, "-m", "daemon.speech.sapi_child", "--list"], unavailable_rc=SAPI_NO_VOICE)
+        listing = _listing([sys.executable, SAPI_CHILD, "--list"], unavailable_rc=SAPI_NO_VOICE)
         return [line.strip() for line in listing.splitlines() if line.strip()]
 
     def close(self) -> None:
