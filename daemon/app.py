@@ -345,6 +345,8 @@ class App:
             self.speech.configure(new)
         if self.policy is not None:
             self.policy.settings = new
+        if self.talk is not None:
+            self.talk.settings = new  # talk_mode, pauses, input_device: from the next press (stt_*: at restart)
 
     def _warm_audio(self) -> None:
         """Start the output stream while the user types, so the first sentence plays at once."""

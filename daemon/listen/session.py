@@ -188,6 +188,7 @@ class Listening:
             if ended:
                 break
         self._ended = True
+        self.source.stop()  # the microphone is closed while the final recognition runs
         # Whatever the source still holds belongs to the question.
         while (rest := self.source.read(0.0)) is not None:
             self._chunks.append(rest)

@@ -67,7 +67,7 @@ class VoiceAsk:
         self.status = status
         self._owns_recognizer = recognizer is None
         self.recognizer = recognizer or Recognizer.from_settings(settings, progress=self._progress, headroom=headroom)
-        self.microphone = microphone or (lambda: Microphone(settings.input_device))
+        self.microphone = microphone or (lambda: Microphone(self.settings.input_device))
         self.box: Box | None = None
         self.hold_supported = True
         self.session: Listening | None = None
