@@ -167,7 +167,7 @@ def main() -> int:
     ap.add_argument("--models", default="base,small")
     ap.add_argument("--modes", default="toggle,hold")
     ap.add_argument("--small", metavar="FOLDER", type=Path, help="a faster-whisper small model folder")
-    ap.add_argument("--only", metavar="TEXT", default="", help="only the questions whose label contains TEXT")
+    ap.add_argument("--only", metavar="TEXT", default="", help="only the questions whose label starts with TEXT, e.g. \"5 s\"")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the drained answers are "not spoken": not news here
     srv = start_llm_server(api="ollama", tokens=["Fine."])
@@ -191,7 +191,7 @@ def main() -> int:
             rec.load()
             print(f"{size}: loaded and warm in {time.monotonic() - t0:.1f} s", flush=True)
             for label, audio, text in qs:
-                if args.only not in label:
+                if not label.startswith(args.only):
                     continue
                 speech = trim(audio)
                 rtfs, wers = [], []
