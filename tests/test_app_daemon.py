@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from daemon import __version__
 from tests.fixtures.x11 import X11Session, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +25,8 @@ def test_tray_shows_within_2_s_and_sigterm_stops_everything(x11: X11Session, tmp
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "daemon", "--settings", str(settings), "run"],
-        cwd=ROOT, env=x11.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env={**x11.env, "VOXTRAY_LOG_DIR": os.environ["VOXTRAY_LOG_DIR"]}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )
     try:
         wait_for(lambda: set(x11.tray_icons()) - before, 15, "the VoxTray icon in the tray")
@@ -31,7 +34,10 @@ def test_tray_shows_within_2_s_and_sigterm_stops_everything(x11: X11Session, tmp
         assert proc.stdout is not None
         assert "system tray" in proc.stdout.readline()
         children = psutil.Process(proc.pid).children(recursive=True)
-        time.sleep(0.5)  # let start-up begin on its worker thread, so SIGTERM meets a busy daemon
+        log = Path(os.environ["VOXTRAY_LOG_DIR"]) / "voxtray.log"  # a per-test folder (conftest)
+        # SIGTERM must meet a busy daemon: its start-up thread is building the parts behind the icon
+        wait_for(lambda: log.exists() and f"VoxTray {__version__} starting" in log.read_text(encoding="utf-8"), 15,
+                 "start-up to be under way")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
         wait_for(lambda: not (set(x11.tray_icons()) - before), 10, "the icon to leave the tray")
