@@ -35,7 +35,7 @@ def start_daemon(x11: X11Session, tmp_path: Path) -> Iterator[Any]:
         path.write_text(json.dumps({"llm_health_interval_s": 0, "notifications": False, **settings}))
         nvml = tmp_path / f"nvml-{len(procs)}.txt"
         env = {**x11.env, "VOXTRAY_TEST_EDGE_WSS": refused_url().replace("http", "ws") + "/edge/v1",
-               "VOXTRAY_DATA_DIR": str(tmp_path / f"data-{len(procs)}")}
+               "VOXTRAY_DATA_DIR": str(tmp_path / f"data-{len(procs)}"), "VOXTRAY_LOG_DIR": str(tmp_path / "logs")}
         if nvml_free_mb is not None:
             nvml.write_text(str(nvml_free_mb))
             env["VOXTRAY_TEST_NVML_FILE"] = str(nvml)
