@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         return 143 if isinstance(exc, Terminated) else 130
+    except OSError as exc:  # the environment: a folder that cannot be written, a disk that is full, ...
+        log.exception("%s", exc)
+        where = f"{exc.filename}: " if exc.filename else ""
+        _tell(f"{where}{exc.strerror or exc}. Check that this folder exists and can be written (permissions, "
+              "disk space), then try again.")
+        return 1
     except Exception as exc:  # a bug: logged whole, told in one line
         log.critical("VoxTray stopped because of an unexpected error", exc_info=True)
         _tell(f"stopped because of an unexpected error ({type(exc).__name__}: {exc}); details are in the log.")

@@ -157,3 +157,17 @@ def test_sigterm_during_say_out_writes_what_was_spoken(settings_file: Path, tmp_
     samples, rate = read_wav(out)
     assert 0.5 < samples.size / rate < 299 * 2.0, "a partial WAV: what was spoken before the signal"
     assert "Traceback" not in err
+
+
+def test_an_unwritable_voices_folder_is_one_line_and_exit_1(tmp_path: Path, ljspeech: Path) -> None:
+    """The voices folder cannot be made (a file stands where a folder should: as root, permissions cannot
+    block writes here): one clear line naming the place, exit 1 (the environment), no traceback."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"use_local_cloning": False, "voices_dir": str(blocker / "voices")}))
+    code, _out, err = finish(cli(settings, "voices", "add", str(ljspeech / "LJ001-0001.wav"), "--name", "x"))
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("voxtray: ") and "afile" in lines[0], err
+    assert "Traceback" not in err
