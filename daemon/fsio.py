@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                _lock_file(fh)
+                try_lock(fh)
                 break
             except OSError:
                 if time.monotonic() > deadline:
@@ -119,7 +119,7 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             yield
         finally:
             depth[key] = 0
-            _unlock_file(fh)
+            unlock(fh)
     finally:
         fh.close()
 
@@ -127,19 +127,22 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
 if sys.platform == "win32":
     import msvcrt
 
-    def _lock_file(fh: IO[bytes]) -> None:
-        fh.seek(0)
+    def try_lock(fh: IO[Any], offset: int = 0) -> None:
+        """Lock one byte at `offset` without waiting (OSError when another handle holds it). Windows locks are
+        mandatory: other handles cannot even read a locked byte, so lock a byte nobody needs to read."""
+        fh.seek(offset)
         msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
 
-    def _unlock_file(fh: IO[bytes]) -> None:
-        fh.seek(0)
+    def unlock(fh: IO[Any], offset: int = 0) -> None:
+        fh.seek(offset)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
 else:
     import fcntl
 
-    def _lock_file(fh: IO[bytes]) -> None:
+    def try_lock(fh: IO[Any], offset: int = 0) -> None:
+        """Lock the whole file without waiting (OSError when another open file holds it); `offset` is for Windows."""
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-    def _unlock_file(fh: IO[bytes]) -> None:
+    def unlock(fh: IO[Any], offset: int = 0) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import IO
 
 import platformdirs
 
-from daemon import APP_ID
+from daemon import APP_ID, fsio
 from daemon.errors import AlreadyRunningError
 
 
@@ -70,26 +69,14 @@ def _read_pid(fh: IO[str]) -> str:
         return "?"
 
 
-if sys.platform == "win32":
-    import msvcrt
+# The lock sits on a byte far past the pid text (locking beyond the end of a file is allowed): Windows locks are
+# mandatory, and the second instance must still read the pid to say who is running.
+LOCK_OFFSET = 1 << 20
 
-    # Windows locks are mandatory: a locked byte cannot even be read by the second instance. So the lock sits on
-    # a byte far past the pid text (locking beyond the end of a file is allowed), and the pid stays readable.
-    LOCK_OFFSET = 1 << 20
 
-    def _lock(fh: IO[str]) -> None:
-        fh.seek(LOCK_OFFSET)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+def _lock(fh: IO[str]) -> None:
+    fsio.try_lock(fh, LOCK_OFFSET)
 
-    def _unlock(fh: IO[str]) -> None:
-        fh.seek(LOCK_OFFSET)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
-else:
-    import fcntl
-
-    def _lock(fh: IO[str]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fh: IO[str]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _unlock(fh: IO[str]) -> None:
+    fsio.unlock(fh, LOCK_OFFSET)
