@@ -105,6 +105,23 @@ def _compute_context(loaded: Any, fp16: bool) -> contextlib.ExitStack:
     return stack
 
 
+@contextlib.contextmanager
+def engine_errors(text: str) -> Iterator[None]:
+    """Synthesis failures as the router's errors: CUDA out of memory -> EngineOutOfMemoryError (next tier, VRAM
+    freed), anything else the model raises -> EngineError naming the sentence."""
+    import torch
+
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        raise EngineOutOfMemoryError(
+            "the GPU ran out of memory while speaking: close other GPU programs; the next voice takes over."
+        ) from None
+    except (RuntimeError, AssertionError, IndexError, ValueError) as exc:
+        raise EngineError(f"XTTS failed on '{text[:40]}': {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
 def stream_sentence(
     loaded: Any,
     text: str,
@@ -137,7 +154,7 @@ def stream_sentence(
         model = loaded.model
         if model is None:
             raise EngineError("XTTS was unloaded while speaking; the sentence goes to the next voice.")
-        try:
+        with engine_errors(text):
             with _compute_context(loaded, fp16):
                 lang = language.split("-")[0]
                 ids = model.tokenizer.encode(text.strip().lower(), lang=lang)
@@ -193,13 +210,6 @@ def stream_sentence(
                         st.tokens_at_first_audio = st.tokens
                     st.samples += arr.size
                     yield np.clip(arr, -1.0, 1.0).astype(np.float32, copy=False)
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            raise EngineOutOfMemoryError(
-                "the GPU ran out of memory while speaking: close other GPU programs; the next voice takes over."
-            ) from None
-        except (RuntimeError, AssertionError, IndexError, ValueError) as exc:
-            raise EngineError(f"XTTS failed on '{text[:40]}': {exc.__class__.__name__}: {str(exc)[:200]}") from None
 
 
 def stock_generate(
@@ -207,7 +217,6 @@ def stock_generate(
 ) -> Generator[np.ndarray, None, None]:
     """Chunks of coqui's own `inference_stream` (quadratic vocoder work; the benchmark's baseline) as float32
     arrays, with the same guards as `stream_sentence`."""
-    import torch
 
     opts = dict(options)
     fp16 = bool(opts.pop("fp16", True))
@@ -215,7 +224,7 @@ def stock_generate(
         model = loaded.model
         if model is None:
             raise EngineError("XTTS was unloaded while speaking; the sentence goes to the next voice.")
-        try:
+        with engine_errors(text):
             gen = model.inference_stream(text, language, gpt_cond_latent, speaker_embedding, **opts)
             while True:
                 with autocast(loaded, fp16):
@@ -224,13 +233,6 @@ def stock_generate(
                     break
                 arr = chunk.detach().float().cpu().numpy().reshape(-1)
                 yield np.clip(arr, -1.0, 1.0).astype(np.float32, copy=False)
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            raise EngineOutOfMemoryError(
-                "the GPU ran out of memory while speaking: close other GPU programs; the next voice takes over."
-            ) from None
-        except (RuntimeError, AssertionError, IndexError, ValueError) as exc:
-            raise EngineError(f"XTTS failed on '{text[:40]}': {exc.__class__.__name__}: {str(exc)[:200]}") from None
 
 
 class ChunkJoiner:
