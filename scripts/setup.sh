@@ -13,23 +13,11 @@ RUN_APT=(espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins libgirepositor
 DEV_APT=(xvfb xdotool trayer dunst dbus dbus-x11 desktop-file-utils imagemagick x11-apps x11-utils
          pulseaudio pulseaudio-utils alsa-utils)
 
-apt_install() {
-  local missing=()
-  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  if ! command -v apt-get >/dev/null; then
-    echo "setup: please install these system packages with your package manager: ${missing[*]}" >&2
-    return 0
-  fi
-  echo "setup: installing system packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/apt.sh
+source scripts/apt.sh
 
-apt_install "${RUN_APT[@]}"
-[ "$MODE" = dev ] && apt_install "${DEV_APT[@]}"
+apt_install setup 0 "${RUN_APT[@]}"
+[ "$MODE" = dev ] && apt_install setup 0 "${DEV_APT[@]}"
 
 REQS=(-r requirements.txt)
 [ "$MODE" = dev ] && REQS=(-r requirements-dev.txt)

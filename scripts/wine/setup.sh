@@ -29,23 +29,10 @@ T0=$SECONDS
 
 log() { echo "wine-lane: $* (+$((SECONDS - T0))s)"; }
 
-# Same pattern as scripts/setup.sh: install only what is missing.
-apt_install() {
-  local missing=()
-  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  if ! command -v apt-get >/dev/null; then
-    echo "wine-lane: please install these system packages with your package manager: ${missing[*]}" >&2
-    return 1
-  fi
-  log "installing system packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/apt.sh
+source "$ROOT/scripts/apt.sh"
 
-apt_install "${APT[@]}"
+apt_install wine-lane 1 "${APT[@]}"
 
 # requirements-win.txt must follow requirements.txt (checked on every run, so that a change to
 # requirements.txt fails here instead of silently testing an old dependency set).
