@@ -6,16 +6,9 @@ import os
 from pathlib import Path
 from typing import IO
 
-import platformdirs
-
-from daemon import APP_ID, fsio
+from daemon import fsio
 from daemon.errors import AlreadyRunningError
-
-
-def data_dir() -> Path:
-    """Per-user data folder (VOXTRAY_DATA_DIR overrides, for tests)."""
-    override = os.environ.get("VOXTRAY_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
+from daemon.paths import data_dir
 
 
 class InstanceLock:

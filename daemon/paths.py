@@ -1,8 +1,24 @@
-"""Where third-party libraries keep their files (for doctor and the XTTS loader)."""
+"""Where VoxTray and the libraries it uses keep their files (one place to ask)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import platformdirs
+
+from daemon import APP_ID
+
+
+def data_dir() -> Path:
+    """Per-user data folder (VOXTRAY_DATA_DIR overrides, for tests)."""
+    override = os.environ.get("VOXTRAY_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Where VoxTray downloads models to (one sub-folder per model); it may not exist yet."""
+    return data_dir() / "models"
 
 
 def coqui_model_dir(model_id: str) -> Path | None:
