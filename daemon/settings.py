@@ -22,6 +22,7 @@ SCHEMA_FILENAME = "settings.schema.json"
 EngineName = Literal["xtts", "edge", "system"]
 EngineChoice = Literal["auto", "xtts", "edge", "system"]
 XTTS_MODEL_ID = "tts_models/multilingual/multi-dataset/xtts_v2"
+XTTS_DOWNLOAD_URL = "https://huggingface.co/coqui/XTTS-v2/resolve/main/"
 DEFAULT_ENGINE_ORDER: list[EngineName] = ["xtts", "edge", "system"]
 
 
@@ -51,6 +52,11 @@ class Settings(BaseModel):
     voices_dir: str = Field("voices", description="Folder of voice reference clips (relative to the project).")
     xtts_license_accepted: bool = Field(
         False, description="You accept the Coqui Public Model License (CPML) of XTTS v2 (needed to download it)."
+    )
+    xtts_download_url: str = Field(
+        XTTS_DOWNLOAD_URL, pattern=r"^https?://[^/?#]+",
+        description="Where VoxTray downloads the XTTS v2 files from (config.json, model.pth, vocab.json, "
+        "speakers_xtts.pth, hash.md5 under this base URL): the model's page on Hugging Face, or a mirror.",
     )
     xtts_device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where XTTS runs.")
     xtts_allow_cpu: bool = Field(

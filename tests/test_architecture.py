@@ -3,10 +3,11 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
 
     entry points   app, cli, __main__, api, doctor,       may import anything
                    the package's __init__ (re-exports the api)
-    desktop        tray, hotkeys, question box, ...       base, voices, status only (talks to the app via protocols)
+    desktop        tray, hotkeys, question box, ...       base, voices, download (talks to the app via protocols)
     assistant      question -> LLM stream -> speech        joins brain and speech (wired by app.py)
     brain          the remote LLM                          base only: never speech, desktop, gpu
-    speech         engines, router, pipeline, player      base + voices: never brain, desktop, gpu
+    speech         engines, router, pipeline, player      base + voices + download: never brain, desktop, gpu
+    download       the XTTS model download manager        base only: never speech, desktop
     gpu            NVML watcher, Ollama guard, policy     base only
     listen         microphone + speech recognition        base only
     voices         voice library (VoiceRef, decoding)     base only
@@ -26,18 +27,19 @@ LAYER_OF_TOP = {
     "app": "entry", "cli": "entry", "__main__": "entry", "api": "entry", "doctor": "entry", "__init__": "entry",
     "listen": "listen",
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
-    "voices": "voices", "voices_io": "voices", "voices_check": "voices",
+    "voices": "voices", "voices_io": "voices", "voices_check": "voices", "download": "download",
 }
 BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", ""}
 ALLOWED: dict[str, set[str]] = {
-    "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "base"},
+    "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "download", "base"},
     "listen": {"listen", "base"},
-    "desktop": {"desktop", "voices", "base"},
+    "desktop": {"desktop", "voices", "download", "base"},
     "assistant": {"assistant", "brain", "speech", "voices", "base"},
     "brain": {"brain", "base"},
-    "speech": {"speech", "voices", "base"},
+    "speech": {"speech", "voices", "download", "base"},
     "gpu": {"gpu", "base"},
     "voices": {"voices", "base"},
+    "download": {"download", "base"},
     "base": {"base"},
 }
 
@@ -88,7 +90,9 @@ def test_no_forbidden_imports() -> None:
 
 
 @pytest.mark.parametrize(("source", "target"), [("speech", "daemon.brain.client"), ("brain", "daemon.speech.pipeline"),
-                                                ("desktop", "daemon.speech.router"), ("gpu", "daemon.desktop.tray")])
+                                                ("desktop", "daemon.speech.router"), ("gpu", "daemon.desktop.tray"),
+                                                ("download", "daemon.speech.engines.xtts_model"),
+                                                ("download", "daemon.desktop.tray")])
 def test_the_contract_catches_a_forbidden_import(source: str, target: str) -> None:
     """The checker itself can fail: a forbidden edge is reported."""
     assert layer(target) not in ALLOWED[source]

@@ -191,21 +191,17 @@ def test_a_model_folder_missing_files_says_which(tmp_path: Path, tiny_xtts_dir: 
         XttsEngine(Settings(xtts_model_path=str(tmp_path / "nope"), xtts_allow_cpu=True)).load()
 
 
-def test_the_coqui_model_needs_the_licence_and_offline_says_what_to_do(
+def test_the_model_id_without_a_download_says_how_to_get_it_and_downloads_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import huggingface_hub.constants as hf
 
     monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(hf, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    settings = Settings(xtts_allow_cpu=True)  # the default xtts_model_path: the coqui model id
-    with pytest.raises(EngineUnavailableError, match="xtts_license_accepted"):
+    settings = Settings(xtts_allow_cpu=True, xtts_license_accepted=True)  # the default: the coqui model id
+    with pytest.raises(EngineUnavailableError, match=r"Get the cloned voice \(XTTS v2\).*python -m daemon model get"):
         XttsEngine(settings).load()
-    accepted = settings.model_copy(update={"xtts_license_accepted": True})
-    with pytest.raises(EngineUnavailableError, match=r"could not download .*Connect to the internet"):
-        XttsEngine(accepted).load()
+    assert not (tmp_path / "tts").exists() and not (tmp_path / "hf").exists()  # no implicit download any more
 
 
 def test_an_unknown_language_is_refused_with_the_list(xtts_settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Find, download (licence accepted explicitly), load and free the XTTS v2 model: one per process.
+"""Find (daemon.download gets it), load and free the XTTS v2 model: one per process.
 
 `acquire(settings, progress)` returns the shared `LoadedModel` for (model folder, device), loading it on the
 first call only (thread-safe; concurrent callers wait for the one load). `release(model)` drops a user; the
@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daemon.download import installed_folder, validate_folder
+from daemon.download.manifest import REQUIRED_FILES
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError
 from daemon.settings import XTTS_MODEL_ID, Settings
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, "float | None"], None]
-REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
-LICENSE_URL = "https://coqui.ai/cpml"
 
 
 @dataclass
@@ -46,7 +45,6 @@ class LoadedModel:
 _registry: dict[tuple[str, str], LoadedModel] = {}
 _registry_lock = threading.Lock()
 _key_locks: dict[tuple[str, str], threading.Lock] = {}
-_download_lock = threading.Lock()  # one download at a time, however many engines ask
 
 
 def resolve_device(settings: Settings) -> str:
@@ -73,64 +71,30 @@ def resolve_device(settings: Settings) -> str:
     )
 
 
-def license_accepted(settings: Settings) -> bool:
-    return settings.xtts_license_accepted or os.environ.get("COQUI_TOS_AGREED") == "1"
-
-
-def _download(model_id: str, settings: Settings, progress: Progress | None) -> Path:
-    """Download a coqui model id through coqui's ModelManager (progress bars on stderr)."""
-    if not license_accepted(settings):
-        raise EngineUnavailableError(
-            f"XTTS v2 is licensed under the Coqui Public Model License ({LICENSE_URL}), non-commercial use only. "
-            "To accept it and download the model (about 1.9 GB), set \"xtts_license_accepted\": true in "
-            "settings.json (or COQUI_TOS_AGREED=1), or point xtts_model_path at a local model folder."
-        )
-    from TTS.utils.manage import ModelManager
-
-    manager = ModelManager(progress_bar=True)
-    try:
-        item, full_name, _ = manager._set_model_item(model_id)
-    except (KeyError, ValueError):
-        raise EngineUnavailableError(
-            f"xtts_model_path '{model_id}' is not a coqui model id nor an existing folder. "
-            f"Use '{XTTS_MODEL_ID}' or the path of a folder with {', '.join(REQUIRED_FILES)}."
-        ) from None
-    if item.get("tos_required"):  # record the acceptance the user gave in settings, as coqui's prompt would
-        tos_dir = Path(manager.output_prefix) / full_name
-        tos_dir.mkdir(parents=True, exist_ok=True)
-        (tos_dir / "tos_agreed.txt").write_text("Accepted in VoxTray settings (xtts_license_accepted).\n")
-    if progress:
-        progress(f"downloading {model_id} (first use, about 1.9 GB; progress on the console)", None)
-    log.info("fetching XTTS model %s (downloads on first use)", model_id)
-    try:
-        model_path, _config, _item = manager.download_model(model_id)
-    except Exception as exc:  # network / hub errors come in many types
-        raise EngineUnavailableError(
-            f"could not download {model_id}: {exc.__class__.__name__}: {str(exc)[:200]}. Connect to the internet "
-            "once (the model is cached afterwards), or set xtts_model_path to a downloaded model folder."
-        ) from None
-    folder = Path(model_path)
-    return folder if folder.is_dir() else folder.parent
-
-
 def resolve_folder(settings: Settings, progress: Progress | None = None) -> Path:
-    """The local model folder for settings.xtts_model_path (downloading a coqui model id on first use)."""
+    """The local model folder for settings.xtts_model_path: the user's folder, else the copy VoxTray downloaded
+    (`python -m daemon model get`, or the tray). Nothing is downloaded here."""
     raw = settings.xtts_model_path.strip()
-    local = settings.resolve(raw)
-    if local.is_dir():
-        missing = [f for f in REQUIRED_FILES if not (local / f).is_file()]
-        if missing:
+    folder = installed_folder(settings)
+    if folder is not None:
+        problems = validate_folder(folder)
+        if problems:
             raise EngineUnavailableError(
-                f"XTTS model folder {local} lacks {', '.join(missing)}: it needs {', '.join(REQUIRED_FILES)} "
-                "(as downloaded from the XTTS v2 model page), or set xtts_model_path to the coqui model id."
+                f"XTTS model folder {folder} is not usable ({'; '.join(problems)}): it needs "
+                f"{', '.join(REQUIRED_FILES)} (as downloaded from the XTTS v2 model page), or set xtts_model_path "
+                f"to '{XTTS_MODEL_ID}' to use the copy VoxTray downloads."
             )
-        return local
+        return folder
     if raw.startswith("tts_models/"):
-        with _download_lock:
-            return _download(raw, settings, progress)
+        raise EngineUnavailableError(
+            "The cloned voice (XTTS v2, about 1.9 GB) is not downloaded yet: right-click the tray icon > Get the "
+            "cloned voice (XTTS v2)…, or run `python -m daemon model get`. Or set xtts_model_path to a folder "
+            f"holding {', '.join(REQUIRED_FILES)}."
+        )
     raise EngineUnavailableError(
         f"xtts_model_path '{raw}' is neither a folder that exists nor a coqui model id: set it to "
-        f"'{XTTS_MODEL_ID}' (downloaded on first use) or to a folder with {', '.join(REQUIRED_FILES)}."
+        f"'{XTTS_MODEL_ID}' (then get it with `python -m daemon model get`) or to a folder with "
+        f"{', '.join(REQUIRED_FILES)}."
     )
 
 
