@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from daemon import __version__
+from daemon import __version__, paths
 from daemon import settings as settings_mod
 from daemon.desktop.opener import open_path
 from daemon.errors import AudioDeviceError, VoxTrayError
@@ -44,6 +44,7 @@ class App:
         self.policy: Any = None
         self.flow: Any = None  # hotkeys + question box (desktop.ask_flow.AskFlow)
         self.talk: Any = None  # asking by voice (listen.talk.VoiceAsk)
+        self.model_setup: Any = None  # getting the cloned voice's model (modelsetup.ModelSetup)
         self.health: Any = None
         self._hotkeys_paused = False
         self._starter: threading.Thread | None = None
@@ -82,9 +83,14 @@ class App:
         xtts = self.speech.engines.get("xtts")
         if xtts is not None:
             from daemon.gpu.policy import KeepWarmPolicy
+            from daemon.modelsetup import ModelSetup
 
             self.policy = KeepWarmPolicy(s, watcher, xtts, OllamaGuard(s), status, notify=self._message)
-            self.policy.start()
+            self.model_setup = ModelSetup(self.settings_path, lambda: self.settings, self._apply, status,
+                                          on_ready=self.policy.load_now, tell=self._message)
+            self.on_stop("model download", self.model_setup.close)
+            self.model_setup.check()
+            self.policy.start(load=not self.model_setup.busy())
             self.on_stop("keep-warm policy", self.policy.stop)
         else:
             status.update(model_state="disabled")
@@ -227,7 +233,7 @@ class App:
             self.flow.box.open(time.monotonic())
             self._warm_audio()
         else:
-            self._message("The question box needs a desktop session; use `python -m daemon ask` instead.")
+            self._message(f"The question box needs a desktop session; use `{paths.command()} ask` instead.")
 
     def ask_by_voice(self) -> None:
         """Tray "Ask by voice": listen (barge-in first) until a pause, then ask; again while listening sends."""
@@ -336,6 +342,41 @@ class App:
         from daemon.desktop.autostart import is_enabled
 
         return is_enabled()
+
+    def model_offer(self) -> Any:
+        from daemon.desktop.dialogs import ModelOffer
+        from daemon.modelsetup import offer_facts
+
+        return ModelOffer(**offer_facts(self.settings))
+
+    def validate_model_folder(self, folder: Path) -> list[str]:
+        from daemon.download import validate_folder
+
+        return validate_folder(folder)
+
+    def accept_model_license(self) -> None:
+        self._need_model_setup().accept_and_download()
+
+    def use_model_folder(self, folder: Path) -> None:
+        self._need_model_setup().use_folder(folder)
+
+    def cancel_download(self) -> None:
+        self._need_model_setup().cancel()
+
+    def check_setup(self) -> list[tuple[str, str, str, str]]:
+        from daemon.doctor import run_checks
+
+        return [(c.name, c.state, c.detail, c.fix) for c in run_checks(self.settings)]
+
+    def open_url(self, url: str) -> None:
+        from daemon.desktop.opener import open_url
+
+        open_url(url)
+
+    def _need_model_setup(self) -> Any:
+        if self.model_setup is None:
+            raise VoxTrayError("The cloned voice is off (use_local_cloning) or VoxTray is still starting.")
+        return self.model_setup
 
     # --- wiring --------------------------------------------------------------------------------
     def _apply(self, new: Settings) -> None:

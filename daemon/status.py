@@ -48,6 +48,11 @@ class Tier(str, Enum):
     NONE = "none"  # red: nothing can speak
 
 
+# Status.model_setup values, and the tray item that gets the cloned voice's model (named in messages too).
+SETUP_NEEDED, SETUP_DOWNLOADING, SETUP_FAILED = "needed", "downloading", "failed"
+GET_MODEL_ITEM = "Get the cloned voice (XTTS v2)…"
+
+
 class Activity(str, Enum):
     IDLE = "idle"
     THINKING = "thinking"
@@ -75,6 +80,8 @@ class Status:
     last_voice_s: float | None = None  # end of speech -> question sent, for the last spoken question
     hotkeys_paused: bool = False
     message: str = ""
+    model_setup: str = ""  # "" (nothing to do) | needed | downloading | failed: getting the cloned voice's model
+    setup_note: str = ""  # one line about it, e.g. "Downloading the cloned voice: 43 %, 2 min left"
 
 
 Listener = Callable[[Status, Status], None]

@@ -10,6 +10,7 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
     download       the XTTS model download manager        base only: never speech, desktop
     gpu            NVML watcher, Ollama guard, policy     base only
     listen         microphone + speech recognition        base only
+    setup          modelsetup: the model's first run       download + base (the tray asks; app.py wires)
     voices         voice library (VoiceRef, decoding)     base only
     base           errors, status, settings, fsio, logs, instance, paths, audio, net
 """
@@ -25,13 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent / "daemon"
 
 LAYER_OF_TOP = {
     "app": "entry", "cli": "entry", "__main__": "entry", "api": "entry", "doctor": "entry", "__init__": "entry",
-    "listen": "listen",
+    "listen": "listen", "modelsetup": "setup",
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
     "voices": "voices", "voices_io": "voices", "voices_check": "voices", "download": "download",
 }
 BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", ""}
 ALLOWED: dict[str, set[str]] = {
-    "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "download", "base"},
+    "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "setup", "download",
+              "base"},
+    "setup": {"setup", "download", "base"},
     "listen": {"listen", "base"},
     "desktop": {"desktop", "voices", "download", "base"},
     "assistant": {"assistant", "brain", "speech", "voices", "base"},

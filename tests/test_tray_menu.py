@@ -12,7 +12,7 @@ import pytest
 
 from daemon.desktop.traybackend import tray_available
 from daemon.desktop.traymenu import TOOLTIP_MAX, Entry, Handlers, MenuModel, build_menu, find, same_voice, tooltip
-from daemon.status import Activity, Status, Tier
+from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
 
 
 class Recorder:
@@ -36,8 +36,8 @@ def test_menu_has_every_command_in_order() -> None:
     assert texts(menu) == [
         "Ask…", "Ask by voice", "Stop speaking", "Voices", "Engine", "-",
         "Voice: starting (model not loaded)", "GPU: unknown", "LLM: not configured", "-",
-        "New conversation", "Connect to Colab bridge…", "Pause hotkeys", "-", "Open settings", "Open voices folder", "Open log", "-",
-        "Start at login", "Quit",
+        "New conversation", "Connect to Colab bridge…", "Pause hotkeys", "-", "Open settings", "Open voices folder", "Open log",
+        "Check set-up…", "-", "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]
     assert texts(find(menu, "Engine").submenu) == ["Auto", "XTTS clone", "edge-tts", "System voice"]
@@ -59,6 +59,7 @@ def test_menu_has_every_command_in_order() -> None:
         (("Open settings",), ("open_settings", ())),
         (("Open voices folder",), ("open_voices_folder", ())),
         (("Open log",), ("open_log", ())),
+        (("Check set-up…",), ("check_setup", ())),
         (("Start at login",), ("set_autostart", (True,))),
         (("Quit",), ("quit", ())),
     ],
@@ -101,6 +102,29 @@ def test_tooltip_says_engine_voice_vram_llm_and_first_audio_time_within_windows_
                                 "Hotkey to voice: 0.42 s"]
     long = tooltip(Status(voice="v" * 300, gpu_note="no NVIDIA GPU"))
     assert len(long) <= TOOLTIP_MAX and long.endswith("…")
+
+
+def test_a_missing_model_puts_getting_it_first_and_the_download_shows_its_progress_and_cancel() -> None:
+    rec = Recorder()
+    needed = build_menu(Status(model_setup=SETUP_NEEDED, setup_note="The cloned voice needs a one-time download"),
+                        MODEL, rec.handlers())
+    assert texts(needed)[:3] == [GET_MODEL_ITEM, "-", "Ask…"]
+    assert "Voice: starting (model not downloaded)" in texts(needed)
+    needed[0].action()  # type: ignore[misc]
+    assert rec.calls == [("get_model", ())]
+
+    note = "Downloading the cloned voice: 43 %, 2 min left"
+    status = Status(tier=Tier.EDGE, model_setup=SETUP_DOWNLOADING, setup_note=note)
+    downloading = build_menu(status, MODEL, rec.handlers())
+    assert texts(downloading)[:4] == [note, "Cancel download", "-", "Ask…"]
+    assert not downloading[0].enabled, "the progress line is information, not a command"
+    downloading[1].action()  # type: ignore[misc]
+    assert rec.calls[-1] == ("cancel_download", ())
+    assert tooltip(status).splitlines()[:2] == ["VoxTray: edge-tts", note]
+
+    failed = build_menu(Status(model_setup=SETUP_FAILED, setup_note="No space"), MODEL, rec.handlers())
+    assert texts(failed)[0] == GET_MODEL_ITEM, "after a failure the same item tries again"
+    assert texts(build_menu(Status(), MODEL, rec.handlers()))[0] == "Ask…", "nothing to get: no item"
 
 
 def test_voice_names_match_by_file_name_or_stem() -> None:

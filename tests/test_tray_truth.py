@@ -21,6 +21,7 @@ import pytest
 from daemon.settings import Settings
 from tests.fixtures.llm_server import refused_url
 from tests.fixtures.x11 import X11Session, wait_for
+from tests.procs import stop_process
 from tests.test_tray_x11 import icon_colour
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,13 +47,7 @@ def start_daemon(x11: X11Session, tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc, timeout=30)
 
 
 def colour_now(x11: X11Session, tmp_path: Path) -> str:

@@ -8,6 +8,7 @@ stdin takes JSON commands, one per line:
   {"op": "status", "changes": {...}}   bus.update(**changes) (tier/activity as their string values)
   {"op": "invoke", "path": [...]}      call the pystray MenuItem at that text path, as a click would
   {"op": "menu"}                       print the menu (texts, enabled, submenus)
+  {"op": "title"}                      print the icon's title and (gtk) its hover tooltip
   {"op": "stop"}                       tray.stop()
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from daemon.desktop.dialogs import ModelOffer, Report
 from daemon.desktop.notify import Notifier
 from daemon.desktop.tray import Tray, tray_available
 from daemon.status import Activity, StatusBus, Tier
@@ -66,6 +68,22 @@ class RecordingActions:
     def voices(self) -> list[str]:
         return list(self._voices)
 
+    def model_offer(self) -> ModelOffer:
+        return ModelOffer("about 1.9 GB", Path("/tmp/models/xtts_v2"), "9 GB free there", "Test Licence",
+                          "https://example.invalid/licence", "Non-commercial use only (test summary).")
+
+    def validate_model_folder(self, folder: Path) -> list[str]:
+        return [] if (folder / "model.pth").is_file() else ["model.pth is missing"]
+
+    def accept_model_license(self) -> None: self._call("accept_model_license")
+    def use_model_folder(self, folder: Path) -> None: self._call("use_model_folder", folder)
+    def cancel_download(self) -> None: self._call("cancel_download")
+    def open_url(self, url: str) -> None: self._call("open_url", url)
+
+    def check_setup(self) -> Report:
+        self._call("check_setup")
+        return [("Python", "ok", "3.11", ""), ("XTTS model", "FAIL", "not downloaded", "Get the cloned voice")]
+
     def quit(self) -> None:
         self._call("quit")
         assert self.tray is not None
@@ -103,6 +121,10 @@ def _commands(bus: StatusBus, tray: Tray) -> None:
         elif op == "invoke":
             icon = tray._icon
             _find(icon.menu, cmd["path"])(icon)
+        elif op == "title":  # what pystray was told, and the tooltip GTK shows on hover (gtk backend)
+            icon = tray._icon
+            status_icon = getattr(icon, "_status_icon", None)
+            emit("title", title=icon.title, tooltip=status_icon.get_tooltip_text() if status_icon else None)
         elif op == "menu":
             emit("menu", items=_describe(tray._icon.menu))
         elif op == "stop":

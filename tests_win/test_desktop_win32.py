@@ -12,7 +12,7 @@ import pytest
 
 from daemon.desktop.hotkeys import HotkeyError, HotkeyListener
 from daemon.desktop.prompt import QuestionBox, monitor_of
-from daemon.desktop.tray import with_tk
+from daemon.desktop.dialogs import with_tk
 from tests_win.conftest import ROOT
 
 HOLDER = """

@@ -35,6 +35,16 @@ def open_path(path: Path) -> None:
         raise OpenError(f"could not open {path} ({exc.strerror or exc}); open it by hand.") from None
 
 
+def open_url(url: str) -> None:
+    """Open a web link in the default browser (only http(s): a link never runs a program)."""
+    if not url.startswith(("https://", "http://")):
+        raise OpenError(f"not a web link: {url}")
+    import webbrowser
+
+    if not webbrowser.open(url):
+        raise OpenError(f"no web browser could open {url}; open it by hand.")
+
+
 if sys.platform == "win32":
 
     def _open_windows(path: Path) -> None:

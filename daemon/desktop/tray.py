@@ -14,9 +14,9 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from daemon.desktop import traymenu, traywin32
+from daemon.desktop import dialogs, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
@@ -27,9 +27,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Tray", "TrayActions", "tray_available"]
 
-T = TypeVar("T")
 REFRESH_S = 15.0  # re-read the voices folder and autostart state this often
-AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
 
 
 class TrayActions(Protocol):
@@ -51,65 +49,13 @@ class TrayActions(Protocol):
     def quit(self) -> None: ...
     def connect_bridge(self, link: str) -> None: ...
     def ask_by_voice(self) -> None: ...
-
-
-def with_tk(fn: Callable[[Any], T]) -> T:
-    """Run `fn(parent)` with a hidden Tk parent window: on the question box's Tk thread when it runs (one Tk per
-    process: a second Tk interpreter on another thread breaks both on Windows), else in a private Tk here."""
-    from daemon.desktop.prompt import shared_box
-
-    def dialog(root: Any) -> T:
-        import tkinter
-
-        parent = tkinter.Toplevel(root)
-        parent.withdraw()
-        try:
-            parent.attributes("-topmost", True)
-            return fn(parent)
-        finally:
-            parent.destroy()
-
-    box = shared_box()
-    if box is not None:
-        return box.call(dialog)
-    import tkinter
-
-    root = tkinter.Tk()
-    root.withdraw()
-    try:
-        return dialog(root)
-    finally:
-        root.destroy()
-
-
-def pick_audio_file() -> Path | None:
-    """Ask for an audio file with Tk's native dialog."""
-    from tkinter import filedialog
-
-    chosen = with_tk(lambda parent: filedialog.askopenfilename(
-        parent=parent, title="Add a voice (10-20 s of clean speech)", filetypes=AUDIO_TYPES))
-    return Path(chosen) if chosen else None
-
-
-def ask_bridge_link() -> str | None:
-    """The Colab bridge link: from the clipboard when it holds one, else asked for in a small dialog."""
-
-    def ask(parent: Any) -> str | None:
-        import tkinter
-        from tkinter import simpledialog
-
-        try:
-            clip = parent.clipboard_get().strip()
-        except tkinter.TclError:
-            clip = ""
-        if clip.startswith("voxtray://"):
-            return str(clip)
-        text = simpledialog.askstring(
-            "Connect to Colab bridge", "Paste the voxtray://connect?... line the notebook printed:", parent=parent
-        )
-        return text.strip() if text else None
-
-    return with_tk(ask)
+    def model_offer(self) -> dialogs.ModelOffer: ...
+    def validate_model_folder(self, folder: Path) -> list[str]: ...
+    def accept_model_license(self) -> None: ...
+    def use_model_folder(self, folder: Path) -> None: ...
+    def cancel_download(self) -> None: ...
+    def check_setup(self) -> dialogs.Report: ...
+    def open_url(self, url: str) -> None: ...
 
 
 class Tray:
@@ -121,8 +67,10 @@ class Tray:
         actions: TrayActions,
         settings: Any,
         *,
-        pick_file: Callable[[], Path | None] = pick_audio_file,
-        ask_link: Callable[[], str | None] = ask_bridge_link,
+        pick_file: Callable[[], Path | None] = dialogs.pick_audio_file,
+        ask_link: Callable[[], str | None] = dialogs.ask_bridge_link,
+        ask_model: Callable[..., dialogs.ModelChoice | None] = dialogs.ask_model_choice,
+        show_report: Callable[[Callable[[], dialogs.Report]], None] = dialogs.show_setup_report,
         refresh_s: float = REFRESH_S,
         on_end_session: Callable[[], None] | None = None,
     ) -> None:
@@ -132,6 +80,9 @@ class Tray:
         self._engine = str(getattr(settings, "engine", "auto"))
         self._pick_file = pick_file
         self._ask_link = ask_link
+        self._ask_model = ask_model
+        self._show_report = show_report
+        self._windows: dict[str, threading.Thread] = {}
         self._refresh_s = refresh_s
         self._icon: Any = None
         self._pystray: Any = None
@@ -159,6 +110,9 @@ class Tray:
             quit=self._job(actions.quit),
             connect_bridge=self._job(lambda: self._connect_bridge(actions)),
             ask_by_voice=self._job(lambda: actions.ask_by_voice()),
+            get_model=lambda: self._window("model-dialog", self._get_model),
+            cancel_download=self._job(actions.cancel_download),
+            check_setup=lambda: self._window("setup-report", lambda: self._show_report(actions.check_setup)),
         )
 
     # --- public API -------------------------------------------------------------------------------------------
@@ -235,6 +189,33 @@ class Tray:
         if link:
             actions.connect_bridge(link)
 
+    def _get_model(self) -> None:
+        actions = self._actions
+        choice = self._ask_model(actions.model_offer(), actions.validate_model_folder, actions.open_url)
+        if choice is None:
+            log.info("model dialog cancelled")
+        elif choice[0] == "folder" and choice[1] is not None:
+            actions.use_model_folder(choice[1])
+        elif choice[0] == "accept":
+            actions.accept_model_license()
+
+    def _window(self, name: str, show: Callable[[], None]) -> None:
+        """Open a window on its own thread (it blocks until closed; menu commands go on meanwhile); a second click
+        while it is open does not open a second one."""
+        running = self._windows.get(name)
+        if (running is not None and running.is_alive()) or self._stopping.is_set():
+            return
+
+        def run() -> None:
+            try:
+                self._run_job(show)
+            except BaseException:
+                log.exception("window %s: unexpected error", name)
+            self._dirty.set()
+
+        thread = self._windows[name] = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+
     def _action_loop(self) -> None:
         """Runs menu commands one at a time; survives anything a command (or telling about it) raises."""
         while True:
@@ -296,7 +277,7 @@ class Tray:
             icon.title = title
             self._rendered["title"] = title
         lines = (traymenu.voice_line(s), traymenu.gpu_line(s), traymenu.llm_line(s))
-        menu_key = (lines, s.voice, s.hotkeys_paused, model)
+        menu_key = (lines, s.voice, s.hotkeys_paused, s.model_setup, s.setup_note, model)
         if self._rendered.get("menu") != menu_key:
             self._model = model
             self.menu = traymenu.build_menu(s, model, self.handlers)
@@ -308,6 +289,8 @@ class Tray:
         return os.environ.get("PYSTRAY_BACKEND", "win32" if sys.platform == "win32" else "") == "win32"
 
     def _icon_class(self) -> Any:
+        if self._pystray.Icon.__module__.endswith("._gtk"):
+            return traygtk.icon_class(self._pystray.Icon)
         if not self._win32():
             return self._pystray.Icon
         return traywin32.icon_class(self._pystray.Icon, on_end_session=self._end_session,

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.desktop.icons import TIER_LABELS
-from daemon.status import Activity, Status, Tier
+from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
 
 log = logging.getLogger(__name__)
 
+SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
 ENGINES: list[tuple[str, str]] = [
     ("auto", "Auto"),
@@ -72,6 +73,9 @@ class Handlers:
     quit: Callable[[], None]
     connect_bridge: Callable[[], None] = lambda: None
     ask_by_voice: Callable[[], None] = lambda: None
+    get_model: Callable[[], None] = lambda: None
+    cancel_download: Callable[[], None] = lambda: None
+    check_setup: Callable[[], None] = lambda: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -102,6 +106,8 @@ def llm_line(s: Status) -> str:
 def voice_line(s: Status) -> str:
     voice = f" · {s.voice}" if s.voice else ""
     model = f" (model {s.model_state})" if s.tier is Tier.STARTING or s.model_state in ("loading", "failed") else ""
+    if s.model_setup:
+        model = f" (model {SETUP_WORDS.get(s.model_setup, s.model_setup)})"
     return f"Voice: {TIER_LABELS[s.tier]}{voice}{model}"
 
 
@@ -115,12 +121,24 @@ def tooltip(s: Status) -> str:
     elif s.gpu_note:
         lines.append(f"GPU: {s.gpu_note}")
     lines.append(llm_line(s))
+    if s.setup_note:
+        lines.insert(1, s.setup_note)
     if s.last_first_audio_s is not None:
         lines.append(f"Hotkey to voice: {s.last_first_audio_s:.2f} s")
     if s.last_voice_s is not None:
         lines.append(f"End of speech → asked: {s.last_voice_s:.2f} s")
     text = "\n".join(lines)
     return text if len(text) <= TOOLTIP_MAX else text[: TOOLTIP_MAX - 1] + "…"
+
+
+def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
+    """What getting the cloned voice needs now: first in the menu, since nothing else gives that voice."""
+    if s.model_setup == SETUP_DOWNLOADING:
+        return Entry(s.setup_note or "Downloading the cloned voice…", enabled=False), \
+            Entry("Cancel download", action=h.cancel_download), SEPARATOR
+    if s.model_setup in (SETUP_NEEDED, SETUP_FAILED):
+        return Entry(GET_MODEL_ITEM, action=h.get_model), SEPARATOR
+    return ()
 
 
 def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
@@ -134,6 +152,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         for name, label in ENGINES
     )
     return (
+        *setup_entries(s, h),
         Entry("Ask…", action=h.ask, default=True),
         Entry("Ask by voice", action=h.ask_by_voice),
         Entry("Stop speaking", action=h.stop_speaking),
@@ -151,6 +170,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry("Open settings", action=h.open_settings),
         Entry("Open voices folder", action=h.open_voices_folder),
         Entry("Open log", action=h.open_log),
+        Entry("Check set-up…", action=h.check_setup),
         SEPARATOR,
         Entry("Start at login", action=lambda: h.set_autostart(not model.autostart), checked=model.autostart),
         Entry("Quit", action=h.quit),

@@ -106,8 +106,9 @@ class KeepWarmPolicy:
             return True
         return reading.free_mb >= self.settings.vram_low_water_mb
 
-    def start(self) -> None:
-        """Subscribe to the watcher and, on the worker thread, make room and load XTTS."""
+    def start(self, load: bool = True) -> None:
+        """Subscribe to the watcher and, on the worker thread, make room and load XTTS (unless `load` is False:
+        the model is not there yet; `load_now()` once it is)."""
         if not self.settings.use_local_cloning:
             self._status.update(model_state="disabled")
             log.info("use_local_cloning is off: XTTS is not loaded")
@@ -115,6 +116,14 @@ class KeepWarmPolicy:
         self._worker = threading.Thread(target=self._work, name="xtts-keep-warm", daemon=True)
         self._worker.start()
         self._unsubscribe = self._watcher.subscribe(self._on_reading)
+        if load:
+            self._submit(self._initial_load)
+
+    def load_now(self) -> None:
+        """The model just arrived (downloaded or picked): make room and load XTTS, as at start."""
+        if self._worker is None:
+            log.info("XTTS is not managed here (use_local_cloning is off): not loading it")
+            return
         self._submit(self._initial_load)
 
     def stop(self, timeout: float = 5.0) -> None:
