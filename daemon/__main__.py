@@ -1,4 +1,5 @@
-"""`python -m daemon`: the VoxTray command line (run is the default verb)."""
+"""`python -m daemon` (installed: `voxtray`, and `voxtray-tray` without a console window on Windows): the VoxTray
+command line (run is the default verb)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import signal
 import sys
 
-from daemon import __version__
+from daemon import __version__, paths
 from daemon.cli import VERBS
 from daemon.cli.common import fail
 from daemon.errors import VoxTrayError
@@ -19,11 +20,11 @@ log = logging.getLogger("daemon")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m daemon",
+        prog=paths.command(),
         description="VoxTray: ask a remote LLM with a hotkey and hear the answer in a cloned voice.",
         epilog="Exit codes: 0 ok, 1 runtime failure, 2 bad input or settings. Without a verb, 'run' is used.",
     )
-    parser.add_argument("--settings", metavar="PATH", help="settings file (default: settings.json in the project)")
+    parser.add_argument("--settings", metavar="PATH", help=f"settings file (default: {paths.settings_file()})")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too (DEBUG level)")
     parser.add_argument("--version", action="version", version=f"VoxTray {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from daemon import paths
 from daemon.settings import XTTS_MODEL_ID, Settings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -168,7 +169,7 @@ def check_voices(s: Settings) -> Check:
     folder = s.voices_path
     voices = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in AUDIO_EXTS) if folder.is_dir() else []
     if not voices:
-        return Check("voices", FAIL, f"no reference clips in {folder}", "add one: python -m daemon voices add FILE")
+        return Check("voices", FAIL, f"no reference clips in {folder}", f"add one: {paths.command()} voices add FILE")
     state = OK if s.reference_path.is_file() else FAIL
     fix = "" if state == OK else f"cloning_reference_file {s.cloning_reference_file!r} does not exist"
     return Check("voices", state, f"{len(voices)} in {folder}: {', '.join(voices[:6])}", fix)

@@ -1,8 +1,8 @@
 """Logging: a rotating per-user log file (platformdirs) and, with --verbose, the console.
 
-Under pythonw.exe (autostart, the Windows gui launcher) sys.stdout and sys.stderr are None: stray prints and
-uncaught exceptions would vanish or crash the writer. `capture_stray_output()` routes both streams and both
-excepthooks (main thread and worker threads) to the log instead.
+Under pythonw.exe (autostart, the Windows gui launcher, the `voxtray-tray` gui script) sys.stdout and sys.stderr
+are None: stray prints and uncaught exceptions would vanish or crash the writer. `capture_stray_output()` routes
+both streams and both excepthooks (main thread and worker threads) to the log instead.
 """
 
 from __future__ import annotations
@@ -121,9 +121,12 @@ class LogStream:
 
 
 def gui_process() -> bool:
-    """True under pythonw.exe (the autostart entry, the Windows gui launcher): nobody can read its stdout/stderr,
-    even when it inherited handles (then they usually lead to NUL)."""
-    return sys.platform == "win32" and Path(sys.executable).stem.lower() == "pythonw"
+    """True on Windows under pythonw.exe (the autostart entry, voxtray.pyw) or any other way of starting without a
+    console (the installed `voxtray-tray` gui script: its launcher leaves no standard streams): nobody can read
+    its stdout/stderr, even when it inherited handles (then they usually lead to NUL)."""
+    if sys.platform != "win32":
+        return False
+    return Path(sys.executable).stem.lower() == "pythonw" or (sys.__stdout__ is None and sys.__stderr__ is None)
 
 
 def has_console() -> bool:

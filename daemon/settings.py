@@ -10,13 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from daemon import paths
 from daemon.errors import SettingsError
 from daemon.fsio import atomic_write_text, file_lock
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.json"
 SCHEMA_FILENAME = "settings.schema.json"
 
 EngineName = Literal["xtts", "edge", "system"]
@@ -228,11 +227,12 @@ class Settings(BaseModel):
 
     # --- derived paths ---
     def base_dir(self) -> Path:
-        """Folder that relative paths in settings are resolved against (the project root)."""
-        return PROJECT_ROOT
+        """Folder that relative paths in settings are resolved against: the project folder of a clone, the
+        per-user data folder when installed (daemon/paths.py)."""
+        return paths.home()
 
     def resolve(self, path: str) -> Path:
-        """A settings path made absolute against the project root."""
+        """A settings path made absolute against base_dir()."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir() / p
 
@@ -243,6 +243,16 @@ class Settings(BaseModel):
     @property
     def reference_path(self) -> Path:
         return self.resolve(self.cloning_reference_file)
+
+    @property
+    def voices_cache_path(self) -> Path:
+        """Where the voices' speaker latents are cached (voices/.cache, or the per-user cache when installed)."""
+        return paths.voices_cache_dir(self.voices_path)
+
+
+def default_path() -> Path:
+    """settings.json when --settings names none: the project's, or the per-user config folder's when installed."""
+    return paths.settings_file()
 
 
 def _describe_error(path: Path, err: ValidationError) -> str:
@@ -307,13 +317,17 @@ def decode(path: Path, data: bytes) -> str:
 
 
 def load(path: Path | None = None, *, check: bool = True) -> Settings:
-    """Read settings.json (creating it with defaults when missing); never modifies an existing file."""
-    path = Path(path) if path else DEFAULT_SETTINGS_PATH
+    """Read settings.json (creating it with defaults when missing); never modifies an existing file. The default
+    file, when created, gets its schema beside it; the default voices folder is seeded on first use."""
+    path = Path(path) if path else default_path()
+    _seed_voices()
     if not path.exists():
         settings = Settings()
         try:
             save(settings, path)
             log.info("created %s with default settings", path)
+            if path == default_path() and not path.with_name(SCHEMA_FILENAME).exists():
+                write_schema(path.with_name(SCHEMA_FILENAME))
         except OSError as exc:  # an unwritable folder: run on the defaults, and say why nothing was saved
             log.warning("could not create %s (%s); using the default settings without saving them",
                         path, exc.strerror or exc)
@@ -328,6 +342,17 @@ def load(path: Path | None = None, *, check: bool = True) -> Settings:
     return settings
 
 
+def _seed_voices() -> None:
+    """First use of a folder without voices/ (an installed VoxTray): the bundled sample voice, so the default
+    cloning_reference_file exists. A folder that cannot be written is logged; check_files then says what to do."""
+    folder = paths.home() / Settings.model_fields["voices_dir"].default
+    try:
+        if paths.seed_voices(folder):
+            log.info("made %s with the bundled sample voice", folder)
+    except OSError as exc:
+        log.warning("could not make %s (%s)", folder, exc.strerror or exc)
+
+
 def dump(settings: Settings) -> str:
     """Settings as the JSON text written to disk (with the schema reference for editors)."""
     data: dict[str, Any] = {"$schema": f"./{SCHEMA_FILENAME}"}
@@ -337,7 +362,7 @@ def dump(settings: Settings) -> str:
 
 def save(settings: Settings, path: Path | None = None) -> None:
     """Save settings atomically (temp file + replace)."""
-    atomic_write_text(Path(path) if path else DEFAULT_SETTINGS_PATH, dump(settings))
+    atomic_write_text(Path(path) if path else default_path(), dump(settings))
 
 
 def update(path: Path, **changes: Any) -> Settings:
@@ -365,6 +390,6 @@ def json_schema() -> dict[str, Any]:
 
 def write_schema(path: Path | None = None) -> Path:
     """Write the JSON Schema next to settings.json."""
-    target = path or DEFAULT_SETTINGS_PATH.with_name(SCHEMA_FILENAME)
+    target = path or default_path().with_name(SCHEMA_FILENAME)
     atomic_write_text(target, json.dumps(json_schema(), indent=2) + "\n")
     return target

@@ -2,7 +2,8 @@
 
 Import decodes any common format in-process (PyAV), mixes to mono 24000 Hz, trims silence, normalises the
 level and writes `voices/<safe name>.wav` atomically (a hidden temp file renamed into place), so a failed
-import never leaves a half-written voice behind. Latents live in `voices/.cache/` (see speech/latents.py).
+import never leaves a half-written voice behind. Latents live in `voices/.cache/` (the per-user cache folder when
+installed, see daemon/paths.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon import paths
 from daemon.audio import resample, write_wav
 from daemon.errors import EngineError, VoiceError
 from daemon.fsio import atomic_write
@@ -125,7 +127,7 @@ class VoiceLibrary:
         known = ", ".join(self.names()) or "(none yet)"
         raise VoiceError(
             f"no voice '{raw}'. Known voices: {known}. "
-            "Add one with: python -m daemon voices add FILE [--name NAME]"
+            f"Add one with: {paths.command()} voices add FILE [--name NAME]"
         )
 
     def check(self, path: Path | str) -> VoiceReport:

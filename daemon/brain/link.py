@@ -18,6 +18,7 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, urlsplit
 
+from daemon import paths
 from daemon.errors import BadInputError
 
 SCHEME = "voxtray"
@@ -127,7 +128,7 @@ def parse_link(text: str) -> BridgeLink:
     if parts.scheme.lower() in ("http", "https"):
         raise _bad(
             "that is a plain URL without the bridge's token. Paste the voxtray://connect?... line instead, "
-            "or run `python -m daemon connect URL --token TOKEN`."
+            f"or run `{paths.command()} connect URL --token TOKEN`."
         )
     if parts.scheme.lower() != SCHEME or parts.netloc.lower() != ACTION or parts.path not in ("", "/"):
         raise _bad(f"this is not a VoxTray bridge link (it must start with voxtray://connect?). {_HOW}")

@@ -12,8 +12,8 @@ from daemon.settings import Settings
 
 
 def settings_path(args: argparse.Namespace) -> Path:
-    """The settings file named by --settings, else the project's settings.json."""
-    return Path(args.settings) if getattr(args, "settings", None) else settings_mod.DEFAULT_SETTINGS_PATH
+    """The settings file named by --settings, else the default one (the project's, or the per-user one)."""
+    return Path(args.settings) if getattr(args, "settings", None) else settings_mod.default_path()
 
 
 def load_settings(args: argparse.Namespace, *, check: bool = True) -> Settings:

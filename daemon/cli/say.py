@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from daemon import paths
 from daemon.cli.common import load_settings
 from daemon.errors import BadInputError, EngineError
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     result = speak_once(settings, args.text, engine=args.engine, voice=args.voice, out=args.out)
     if result.seconds <= 0:
         raise EngineError("nothing was spoken: " + (result.errors[0] if result.errors else
-                          "no voice could speak this text. Check the set-up with `python -m daemon doctor`."))
+                          f"no voice could speak this text. Check the set-up with `{paths.command()} doctor`."))
     if args.out is not None:
         print(f"wrote {args.out} ({result.seconds:.2f} s of audio, {result.summary})")
     else:

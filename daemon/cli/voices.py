@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from daemon import paths
 from daemon.cli.common import load_settings
 from daemon.voices import VoiceRef
 
@@ -41,7 +42,7 @@ def run_list(args: argparse.Namespace) -> int:
     lib = VoiceLibrary(settings)
     voices = lib.list()
     if not voices:
-        print(f"no voices in {lib.folder}; add one with: python -m daemon voices add FILE")
+        print(f"no voices in {lib.folder}; add one with: {paths.command()} voices add FILE")
         return 0
     current = settings.reference_path.resolve()
     for v in voices:

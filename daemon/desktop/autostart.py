@@ -4,7 +4,9 @@ Not a Windows Service on purpose: services run in session 0, which has no deskto
 and no question box. Everything here is idempotent; `status()` tells the truth, including Windows'
 StartupApproved flag (Task Manager > Startup apps > Disabled) and a Linux entry with Hidden=true.
 Only the standard library is used, so install_service.py runs before the venv has its packages. Any Python
-works (a venv's or a plain install's): the entry runs the interpreter that ran `install`.
+works (a venv's or a plain install's): the entry runs the interpreter that ran `install`. From a clone it starts
+the project's launcher (Windows) or `-m daemon` in the project folder (Linux); installed as a package
+(`pip install .`, daemon/paths.py) it starts `-m daemon run`, which that Python finds from any folder.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Protocol
 
-from daemon import APP_ID
+from daemon import APP_ID, paths
 from daemon.errors import VoxTrayError
 from daemon.fsio import replace
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "VoxTray"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = paths.project_root()  # None when installed as a package
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 REG_SZ = 1
@@ -128,9 +130,12 @@ def disabled_by_user(approved: tuple[object, int] | None) -> bool:
     return approved[0][0] & 1 == 1
 
 
-def windows_command(pythonw: PurePath, project: PurePath) -> str:
+def windows_command(pythonw: PurePath, project: PurePath | None) -> str:
     """`"<pythonw.exe>" "<project>\\voxtray.pyw" run`: pythonw shows no console, and the launcher script needs
-    neither a venv nor a .pth file (a .pth is read in the ANSI code page, which breaks paths like C:\\Users\\José)."""
+    neither a venv nor a .pth file (a .pth is read in the ANSI code page, which breaks paths like C:\\Users\\José).
+    Installed as a package (no project folder): `"<pythonw.exe>" -m daemon run`."""
+    if project is None:
+        return f'"{pythonw}" -m daemon run'
     return f'"{pythonw}" "{project / LAUNCHER}" run'
 
 
@@ -165,6 +170,8 @@ def probe_command(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> str | No
     if len(argv) > 1 and argv[1].lower().endswith((".py", ".pyw")) and not Path(argv[1]).is_file():
         return f"{argv[1]} does not exist"
     script = argv[:2] if len(argv) > 1 and argv[1].lower().endswith((".py", ".pyw")) else argv[:1]
+    if argv[1:3] == ["-m", "daemon"]:
+        script = argv[:3]
     cwd = os.environ.get("SYSTEMROOT") if sys.platform == "win32" else None
     try:
         done = subprocess.run([*script, "--version"], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -178,9 +185,9 @@ def probe_command(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> str | No
 
 
 class WindowsAutostart:
-    """The HKCU Run value `VoxTray`: pythonw.exe running the project's launcher script."""
+    """The HKCU Run value `VoxTray`: pythonw.exe running the project's launcher script (installed: `-m daemon`)."""
 
-    def __init__(self, registry: Registry, pythonw: Path, project: Path = PROJECT_ROOT,
+    def __init__(self, registry: Registry, pythonw: Path, project: Path | None = PROJECT_ROOT,
                  probe: Callable[[list[str]], str | None] = probe_command) -> None:
         self.registry = registry
         self.probe = probe
@@ -208,7 +215,7 @@ class WindowsAutostart:
         return AutostartState(True, True, self.location, command, self.expected, note)
 
     def install(self) -> AutostartState:
-        if not (self.project / LAUNCHER).is_file():
+        if self.project is not None and not (self.project / LAUNCHER).is_file():
             raise AutostartError(f"{self.project / LAUNCHER} is missing; restore it from the VoxTray download.")
         try:
             self.registry.set(RUN_KEY, APP_NAME, self.expected, REG_SZ)
@@ -254,25 +261,42 @@ def xdg_config_home() -> Path:
 
 
 class XdgAutostart:
-    """`$XDG_CONFIG_HOME/autostart/voxtray.desktop` running `<python> -m daemon run` in the project."""
+    """`$XDG_CONFIG_HOME/autostart/voxtray.desktop` running `<python> -m daemon run` in the project (installed as a
+    package: in the home folder, the default)."""
 
-    def __init__(self, python: Path, project: Path = PROJECT_ROOT, config_home: Path | None = None) -> None:
+    def __init__(self, python: Path, project: Path | None = PROJECT_ROOT, config_home: Path | None = None) -> None:
         self.python = python
         self.project = project
         self.path = (config_home or xdg_config_home()) / "autostart" / f"{APP_ID}.desktop"
         self.expected = _string_value(" ".join(_exec_arg(a) for a in (str(self.python), "-m", "daemon", "run")))
         self.location = str(self.path)
 
+    def icon(self) -> Path | None:
+        """The project's assets/voxtray.png; installed, one drawn into the per-user data folder once."""
+        if self.project is not None:
+            icon = self.project / "assets" / "voxtray.png"
+            return icon if icon.is_file() else None
+        icon = paths.data_dir() / "voxtray.png"
+        if not icon.is_file():
+            try:
+                from daemon.desktop.icons import write_app_icon
+
+                write_app_icon(icon)
+            except Exception as exc:  # no Pillow, an unwritable folder: the entry works without an icon
+                log.warning("could not draw %s (%s)", icon, exc)
+                return None
+        return icon
+
     def render(self) -> str:
-        icon = self.project / "assets" / "voxtray.png"
+        icon = self.icon()
         lines = [
             "[Desktop Entry]",
             "Type=Application",
             f"Name={APP_NAME}",
             "Comment=Ask a remote LLM with a hotkey and hear the answer in a cloned voice",
             f"Exec={self.expected}",
-            f"Path={_string_value(str(self.project))}",
-            *([f"Icon={_string_value(str(icon))}"] if icon.is_file() else []),
+            *([f"Path={_string_value(str(self.project))}"] if self.project is not None else []),
+            *([f"Icon={_string_value(str(icon))}"] if icon is not None else []),
             "Terminal=false",
             "X-GNOME-Autostart-enabled=true",
         ]
@@ -304,8 +328,10 @@ class XdgAutostart:
                                   "the entry is switched off (Hidden=true or X-GNOME-Autostart-enabled=false), e.g. "
                                   "in the desktop's Startup Applications; run `install` to enable it again")
         note = ""
-        if command == self.expected and entry.get("Path") != _string_value(str(self.project)):
-            note = f"stale: it starts in {entry.get('Path')!r}, expected {str(self.project)!r}"
+        where = None if self.project is None else _string_value(str(self.project))
+        if command == self.expected and entry.get("Path") != where:
+            wanted = repr(str(self.project)) if self.project is not None else "no folder (the installed package)"
+            note = f"stale: it starts in {entry.get('Path')!r}, expected {wanted}"
         elif command == self.expected and not self.python.exists():
             note = f"stale: {self.python} does not exist"
         return AutostartState(True, True, self.location, command, self.expected, note)

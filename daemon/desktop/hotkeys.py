@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from daemon import paths
 from daemon.desktop import winhotkeys
 from daemon.errors import SettingsError, VoxTrayError
 
@@ -316,7 +317,7 @@ class HotkeyListener:
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             raise HotkeyError(
                 "global hotkeys need an X11 session (DISPLAY is not set); under Wayland, log in to an "
-                "X11 session or bind a desktop shortcut to `python -m daemon ask`."
+                f"X11 session or bind a desktop shortcut to `{paths.command()} ask`."
             )
         try:
             from pynput import keyboard as pk

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon import paths
 from daemon.errors import AudioDeviceError
 from daemon.listen import RATE
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 BLOCK_S = 0.02
 NO_INPUT_HELP = (
     "No microphone (audio input device) was found. Plug one in or enable it, or set input_device in "
-    "settings.json to one listed by `python -m daemon doctor`. You can still type your question (the ask hotkey)."
+    f"settings.json to one listed by `{paths.command()} doctor`. You can still type your question (the ask hotkey)."
 )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon import paths
 from daemon.errors import EngineUnavailableError, SettingsError
 from daemon.listen import RATE
 
@@ -208,7 +209,7 @@ class Recognizer:
             except Exception as exc:  # RuntimeError from CTranslate2, ImportError, ...
                 self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
                 raise RecognizerError(f"the speech model could not be loaded ({self.error}); check stt_model "
-                                      "and `python -m daemon doctor`.") from None
+                                      f"and `{paths.command()} doctor`.") from None
             self._transcribe_locked(np.zeros(RATE // 2, dtype=np.float32))  # first call pays one-time costs
             self.load_s = time.monotonic() - t0
             self.state = "warm"

@@ -1,8 +1,9 @@
 """XTTS speaker conditioning latents: computed once per voice, cached in memory and on disk.
 
-The disk cache lives in `voices/.cache/`, one file per (reference content hash, model identity), holding only
-tensors and strings so it loads with `torch.load(weights_only=True)`. A changed reference file has a new hash,
-so its old latents are never used. References are decoded here (PyAV + soxr), never with torchaudio.load.
+The disk cache lives in `voices/.cache/` (in the per-user cache folder when installed: paths.voices_cache_dir),
+one file per (reference content hash, model identity), holding only tensors and strings so it loads with
+`torch.load(weights_only=True)`. A changed reference file has a new hash, so its old latents are never used.
+References are decoded here (PyAV + soxr), never with torchaudio.load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon import paths
 from daemon.errors import EngineError, EngineOutOfMemoryError, VoiceError
 from daemon.fsio import atomic_write
 from daemon.voices_io import load_mono
@@ -104,7 +106,7 @@ class LatentCache:
         if not path.is_file():
             raise VoiceError(
                 f"voice sample {path} does not exist: pick a voice from voices/ or add one "
-                "with 'python -m daemon voices add FILE'."
+                f"with '{paths.command()} voices add FILE'."
             )
         digest = file_hash(path)
         key = (digest, identity)

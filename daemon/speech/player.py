@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from daemon import paths
 from daemon.audio import FADE_S, StreamResampler, fade, write_wav
 from daemon.errors import AudioDeviceError
 from daemon.fsio import atomic_write
@@ -29,7 +30,7 @@ IDLE_CLOSE_S = 30.0  # the stream is stopped after this long with nothing to pla
 
 NO_DEVICE_HELP = (
     "No audio output device is available. Plug in speakers or headphones (or enable the sound card), "
-    "set output_device in settings.json to one listed by `python -m daemon doctor`, "
+    f"set output_device in settings.json to one listed by `{paths.command()} doctor`, "
     "or write a file instead with --out FILE.wav."
 )
 

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from daemon import paths
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
@@ -178,7 +179,8 @@ class Router:
             skipped: list[str] = []
             names = self.order()
             if not names:
-                raise EngineUnavailableError("No speech engine is available: check the log and `python -m daemon doctor`.")
+                raise EngineUnavailableError(
+                    f"No speech engine is available: check the log and `{paths.command()} doctor`.")
             chosen = names[-1]
             for name in names:
                 ok, why = self.usable(name)
@@ -261,7 +263,8 @@ class Router:
                     with self._lock:
                         self._publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
                     raise EngineError(
-                        "No voice could speak (" + "; ".join(errors) + "). Check the log and run `python -m daemon doctor`."
+                        "No voice could speak (" + "; ".join(errors) + "). Check the log and run "
+                        f"`{paths.command()} doctor`."
                     ) from exc
                 with self._lock:
                     self._active = nxt

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from daemon import paths
 from daemon.errors import EngineError, EngineUnavailableError
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
@@ -85,7 +86,7 @@ def load_xtts_for_cli(stack: SpeechStack, settings: Settings, forced: bool) -> N
     engine = stack.engines.get("xtts")
     if engine is None:
         if forced:
-            raise EngineUnavailableError("XTTS could not be set up here; run `python -m daemon doctor` to see why")
+            raise EngineUnavailableError(f"XTTS could not be set up here; run `{paths.command()} doctor` to see why")
         return
     try:
         engine.load(progress=print_progress)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon import paths
 from daemon.audio import resample, to_float32
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
@@ -97,7 +98,8 @@ def _map_error(exc: BaseException) -> EngineError:
         return EngineUnavailableError(f"edge-tts could not correct the clock skew ({exc}). Set the clock right.")
     if isinstance(exc, ex.NoAudioReceived):
         return EngineError(
-            "edge-tts sent no audio. Check that 'edge_tts_voice' names an existing voice (see `python -m daemon doctor`)."
+            "edge-tts sent no audio. Check that 'edge_tts_voice' names an existing voice "
+            f"(see `{paths.command()} doctor`)."
         )
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return EngineTimeoutError(f"edge-tts timed out. {HELP_NET}")

@@ -1,8 +1,8 @@
 """Tier 1: the XTTS v2 cloning engine, kept warm, streaming chunks with VoxTray's own streamer.
 
-The model is a process-wide singleton (see xtts_model.py); speaker latents come from a disk cache next to the
-voices (latents.py). Sentences stream through `xtts_stream.stream_sentence` (one KV cache per sentence,
-windowed vocoding: linear work). The first sentence of an utterance starts with a small chunk
+The model is a process-wide singleton (see xtts_model.py); speaker latents come from a disk cache
+(settings.voices_cache_path, latents.py). Sentences stream through `xtts_stream.stream_sentence` (one KV cache
+per sentence, windowed vocoding: linear work). The first sentence of an utterance starts with a small chunk
 (`xtts_first_chunk_tokens`) so audio starts early, then chunks grow by `xtts_chunk_growth` up to
 `xtts_chunk_tokens`; later sentences use `xtts_chunk_tokens`. `interrupt()` stops the sentence being made
 within one token.
@@ -51,7 +51,7 @@ class XttsEngine(Engine):
         self.status = status
         self._loaded: xtts_model.LoadedModel | None = None
         self._lock = threading.RLock()
-        self._latents = LatentCache(settings.voices_path / ".cache")
+        self._latents = LatentCache(settings.voices_cache_path)
         self._first_pending = True
         self._rtfs: deque[float] = deque(maxlen=RTF_WINDOW)
         self._interrupt = threading.Event()

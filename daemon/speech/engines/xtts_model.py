@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daemon import paths
 from daemon.download import installed_folder, validate_folder
 from daemon.download.manifest import REQUIRED_FILES
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError
@@ -88,12 +89,12 @@ def resolve_folder(settings: Settings, progress: Progress | None = None) -> Path
     if raw.startswith("tts_models/"):
         raise EngineUnavailableError(
             "The cloned voice (XTTS v2, about 1.9 GB) is not downloaded yet: right-click the tray icon > Get the "
-            "cloned voice (XTTS v2)…, or run `python -m daemon model get`. Or set xtts_model_path to a folder "
+            f"cloned voice (XTTS v2)…, or run `{paths.command()} model get`. Or set xtts_model_path to a folder "
             f"holding {', '.join(REQUIRED_FILES)}."
         )
     raise EngineUnavailableError(
         f"xtts_model_path '{raw}' is neither a folder that exists nor a coqui model id: set it to "
-        f"'{XTTS_MODEL_ID}' (then get it with `python -m daemon model get`) or to a folder with "
+        f"'{XTTS_MODEL_ID}' (then get it with `{paths.command()} model get`) or to a folder with "
         f"{', '.join(REQUIRED_FILES)}."
     )
 
