@@ -2,8 +2,8 @@
 
 Two layouts, decided here only:
 
-- **a project folder** (running from a clone: `daemon/` sits next to pyproject.toml, outside site-packages; or
-  any folder named by VOXTRAY_HOME): settings.json, voices/ and the voices' cache (voices/.cache) live in it,
+- **a project folder** (running from a clone or a downloaded copy, outside site-packages; or any folder named
+  by VOXTRAY_HOME): settings.json, voices/ and the voices' cache (voices/.cache) live in it,
   and relative paths in settings are resolved against it;
 - **installed** (`pip install .`): settings.json in the per-user config folder, voices in the per-user data folder
   (relative paths in settings resolve against it; its voices/ is seeded with the bundled sample on first use),
@@ -65,10 +65,11 @@ def coqui_model_dir(model_id: str) -> Path | None:
 
 # --- the two layouts ---------------------------------------------------------------------------------------------
 def project_root() -> Path | None:
-    """The clone VoxTray runs from (daemon/ next to pyproject.toml, not inside an installed Python's packages), or
-    None when it is installed as a package."""
+    """The project folder VoxTray runs from (a clone or a downloaded copy: daemon/ beside voxtray.pyw, voices/,
+    settings.json), or None when it is installed as a package (in a site-packages folder, or with pip's
+    voxtray-*.dist-info beside it)."""
     root = PACKAGE_DIR.parent
-    if root.name.lower() in {"site-packages", "dist-packages"} or not (root / "pyproject.toml").is_file():
+    if root.name.lower() in {"site-packages", "dist-packages"} or any(root.glob(f"{APP_ID}-*.dist-info")):
         return None
     return root
 

@@ -48,7 +48,8 @@ class Settings(BaseModel):
         default_factory=lambda: list(DEFAULT_ENGINE_ORDER),
         description="Fallback order of the engines, best first.",
     )
-    voices_dir: str = Field("voices", description="Folder of voice reference clips (relative to the project).")
+    voices_dir: str = Field("voices", description="Folder of voice reference clips (a relative path starts in the "
+                            "project folder, or in the per-user data folder when VoxTray is installed with pip).")
     xtts_license_accepted: bool = Field(
         False, description="You accept the Coqui Public Model License (CPML) of XTTS v2 (needed to download it)."
     )

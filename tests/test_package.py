@@ -112,10 +112,36 @@ def test_the_clone_keeps_its_project_layout() -> None:
     assert paths.command() == "python -m daemon"  # pytest is not the voxtray script
 
 
+def test_installed_means_in_site_packages_or_beside_pips_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A downloaded copy of the project (no pyproject.toml, no git) is a project folder; pip's target is not."""
+    for folder, record, installed in (("Projets José/vox tray", None, False), ("lib/site-packages", None, True),
+                                      ("prefix/lib", "voxtray-0.1.0.dist-info", True)):
+        package = tmp_path / folder / "daemon"
+        package.mkdir(parents=True)
+        if record:
+            (package.parent / record).mkdir()
+        monkeypatch.setattr(paths, "PACKAGE_DIR", package)
+        assert paths.project_root() == (None if installed else package.parent), folder
+
+
 def test_the_command_is_voxtray_when_started_by_the_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
     for argv0 in ("/home/u/.venv/bin/voxtray", r"C:\Py\Scripts\voxtray-tray", r"C:\Py\Scripts\voxtray-script.py"):
         monkeypatch.setattr(sys, "argv", [argv0, "doctor"])
         assert paths.command() == "voxtray", argv0
+
+
+def test_the_gui_script_counts_as_a_process_without_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`voxtray-tray` on Windows: errors go to the log and a message box, never to streams nobody reads."""
+    from daemon import logs
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", r"C:\Py\Scripts\python.exe")
+    assert not logs.gui_process()
+    monkeypatch.setattr(sys, "__stdout__", None)
+    monkeypatch.setattr(sys, "__stderr__", None)
+    assert logs.gui_process() and not logs.has_console()
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert not logs.gui_process()
 
 
 def test_installed_autostart_runs_the_package_not_a_project_folder(installed: dict[str, Path], tmp_path: Path) -> None:
