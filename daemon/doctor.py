@@ -146,23 +146,31 @@ def check_llm(s: Settings) -> Check:
 
 
 def check_model(s: Settings) -> Check:
-    path = s.resolve(s.xtts_model_path)
-    if path.is_dir():
-        missing = [f for f in ("config.json", "model.pth", "vocab.json") if not (path / f).is_file()]
-        if missing:
-            return Check("XTTS model", FAIL, f"{path} lacks {', '.join(missing)}", "point xtts_model_path at a full XTTS folder")
-        return Check("XTTS model", OK, f"local folder {path}")
-    if s.xtts_model_path == XTTS_MODEL_ID or s.xtts_model_path.startswith("tts_models/"):
-        from daemon.paths import coqui_model_dir
+    from daemon.download import human_bytes, model_folder, model_status, validate_folder
 
-        cached = coqui_model_dir(s.xtts_model_path)
-        if cached and (cached / "model.pth").is_file():
-            return Check("XTTS model", OK, f"{s.xtts_model_path} (downloaded: {cached})")
-        fix = "it downloads (~1.8 GB) on first use" + (
-            "" if s.xtts_license_accepted else "; set xtts_license_accepted to true to accept the CPML licence"
-        )
-        return Check("XTTS model", WARN, f"{s.xtts_model_path} not downloaded yet", fix)
-    return Check("XTTS model", FAIL, f"{s.xtts_model_path!r} is neither a folder nor a coqui model id", "fix xtts_model_path")
+    get = f"right-click the tray icon > Get the cloned voice (XTTS v2)…, or run `{paths.command()} model get`"
+    raw = s.xtts_model_path.strip()
+    status = model_status(s)
+    size = human_bytes(status.total_bytes) if status.total_bytes else "about 1.9 GB"
+    if status.present:
+        whose = "downloaded by VoxTray" if status.folder == model_folder() else "xtts_model_path"
+        return Check("XTTS model", OK, f"{status.folder} ({whose}, {size})")
+    path = s.resolve(raw)
+    if path.is_dir():
+        return Check("XTTS model", FAIL, f"{path}: {'; '.join(validate_folder(path))}",
+                     "point xtts_model_path at a full XTTS folder (config.json, model.pth, vocab.json), or set it "
+                     f"to {XTTS_MODEL_ID!r} and {get}")
+    if not raw.startswith("tts_models/"):
+        return Check("XTTS model", FAIL, f"{raw!r} is neither a folder nor a coqui model id",
+                     f"set xtts_model_path to {XTTS_MODEL_ID!r} or to a model folder")
+    if not status.license_accepted:
+        return Check("XTTS model", WARN, "not downloaded; its licence (Coqui Public Model License, "
+                     "non-commercial) is not accepted yet", f"read https://coqui.ai/cpml, then {get} (it asks)")
+    if status.partial_bytes:
+        pct = f"{status.partial_bytes * 100 // status.total_bytes} %, " if status.total_bytes else ""
+        return Check("XTTS model", WARN, f"partly downloaded ({pct}{human_bytes(status.partial_bytes)} of {size})",
+                     f"resume it: {get}")
+    return Check("XTTS model", WARN, f"not downloaded yet ({size}, into {status.folder})", get)
 
 
 def check_voices(s: Settings) -> Check:

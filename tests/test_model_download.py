@@ -320,3 +320,22 @@ def test_the_tiny_xtts_folder_downloads_and_loads_through_resolve_folder(tiny_xt
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_doctor_says_licence_then_partial_then_present(model_server: ModelServer, tmp_path: Path) -> None:
+    from daemon.doctor import FAIL, OK, WARN, check_model
+
+    settings = Settings(xtts_download_url=model_server.url)
+    c = check_model(settings)
+    assert c.state == WARN and "not accepted" in c.detail
+    assert "Get the cloned voice (XTTS v2)" in c.fix and "python -m daemon model get" in c.fix
+    partial().mkdir(parents=True)
+    (partial() / "model.pth.part").write_bytes(b"x" * 1000)
+    c = check_model(settings_for(model_server))
+    assert c.state == WARN and c.detail.startswith("partly downloaded") and "resume it" in c.fix
+    assert run(settings_for(model_server))[0].state == "done"
+    c = check_model(settings_for(model_server))
+    assert c.state == OK and str(installed()) in c.detail
+    (tmp_path / "half").mkdir()
+    c = check_model(Settings(xtts_model_path=str(tmp_path / "half")))
+    assert c.state == FAIL and "lacks config.json, model.pth, vocab.json" in c.detail

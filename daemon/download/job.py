@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from daemon import paths
 from daemon.download import store
 from daemon.download.errors import Cancelled, DownloadError, NotFoundError, RefusedError, TransientError
 from daemon.download.fetch import Fetcher, Remote, read_meta
@@ -50,8 +51,8 @@ OnProgress = Callable[[DownloadProgress], None]
 
 def refusal_message() -> str:
     return (f"The cloned voice (XTTS v2) is under the {LICENSE_NAME}, which has not been accepted yet: accept it "
-            "in the tray (right-click the icon > Get the cloned voice (XTTS v2)…) or run "
-            "`python -m daemon model get`.")
+            f"in the tray (right-click the icon > Get the cloned voice (XTTS v2)…) or run `{paths.command()} model "
+            "get`.")
 
 
 def _same_file(meta: Remote, remote: Remote) -> bool:
@@ -70,6 +71,8 @@ class ModelDownload:
         self._cancel = threading.Event()
         self._fetcher = Fetcher(self._cancel)
         self._thread: threading.Thread | None = None
+        self._finished = threading.Event()  # set when the final state is out (not Thread.join: a Ctrl+C inside
+        # Thread.join can leave the thread looking finished while it still runs)
         self._lock = threading.Lock()
         self._progress = DownloadProgress("checking", 0, None, None, f"Getting ready to download {WHAT}…")
         self._last_emit: float | None = None
@@ -94,13 +97,14 @@ class ModelDownload:
         self._fetcher.abort()
 
     def join(self, timeout: float | None = None) -> DownloadProgress:
+        """Wait until the download ends (or `timeout` seconds); the latest progress."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._finished.wait(timeout)
         return self.progress
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._finished.is_set()
 
     @property
     def progress(self) -> DownloadProgress:
@@ -146,6 +150,12 @@ class ModelDownload:
 
     # --- the work ---
     def _run(self) -> None:
+        try:
+            self._run_steps()
+        finally:
+            self._finished.set()
+
+    def _run_steps(self) -> None:
         try:
             folder = self._work()
         except Cancelled:

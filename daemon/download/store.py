@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon import paths
-from daemon.download.errors import RefusedError
+from daemon.download.errors import DownloadError
 from daemon.download.fetch import read_meta
 from daemon.download.manifest import FILES, FOLDER_NAME, TOS_FILE, is_default_source, license_accepted, source_url
 from daemon.download.verify import validate_folder
@@ -55,7 +55,7 @@ def locked(timeout: float = 0.5) -> Iterator[None]:
         with file_lock(model_folder(), timeout=timeout):
             yield
     except TimeoutError:
-        raise RefusedError("the cloned voice is already being downloaded (by the tray or another `model get`): "
+        raise DownloadError("the cloned voice is already being downloaded (by the tray or another `model get`): "
                            "wait for it to finish, or cancel it there first.") from None
 
 
@@ -150,7 +150,7 @@ def _rmtree(path: Path) -> int:
 
 def remove_model(settings: Settings) -> int:
     """Delete VoxTray's downloaded copy and any partial download; the bytes freed. A folder the user chose
-    (xtts_model_path) and coqui's own caches are never touched. RefusedError while a download runs."""
+    (xtts_model_path) and coqui's own caches are never touched. DownloadError while a download runs."""
     del settings  # the places are VoxTray's own, whatever the settings say
     with locked():
         freed = _rmtree(model_folder()) + _rmtree(partial_folder())
