@@ -96,7 +96,7 @@ def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())  # a cache's links count as files
     return 0
 
 
