@@ -178,15 +178,27 @@ def test_a_corrupted_file_is_fetched_again_once(model_server: ModelServer) -> No
     assert (installed() / "model.pth").read_bytes() == model_server.files["model.pth"]
 
 
-def test_a_file_corrupted_twice_fails_and_nothing_is_installed(model_server: ModelServer) -> None:
+@pytest.mark.parametrize("published", [True, False], ids=["sha256-published", "mirror-md5-only"])
+def test_a_file_corrupted_twice_fails_and_nothing_is_installed(model_server: ModelServer, published: bool) -> None:
+    """Hugging Face publishes each large file's SHA-256 (X-Linked-Etag on its redirect): that is what model.pth is
+    checked against; a mirror without it is checked by model.pth's md5 against hash.md5."""
+    model_server.linked_sha256 = published
     model_server.corrupt["model.pth"] = 2
     final, seen = run(settings_for(model_server))
     assert final.state == "failed"
     assert "model.pth" in final.message and "twice" in final.message and "nothing was installed" in final.message
-    assert "hash.md5" in final.message
+    assert ("the server published" if published else "hash.md5 says") in final.message
     assert not installed().exists() and installed_folder(settings_for(model_server)) is None
     assert len(model_server.gets("model.pth")) == 2
     assert [p.state for p in seen].count("verifying") == 2
+
+
+def test_the_published_sha256_is_what_model_pth_is_checked_against(model_server: ModelServer) -> None:
+    """hash.md5 names coqui's model version; it need not be model.pth's md5 when the SHA-256 is published."""
+    model_server.files["hash.md5"] = b"0123456789abcdef0123456789abcdef"  # not model.pth's md5
+    final, _ = run(settings_for(model_server))
+    assert final.state == "done", final.message
+    assert (installed() / "model.pth").read_bytes() == model_server.files["model.pth"]
 
 
 def test_a_bad_json_file_is_never_installed(model_server: ModelServer) -> None:

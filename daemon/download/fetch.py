@@ -34,6 +34,7 @@ MAX_REDIRECTS = 10
 TIMEOUT_S = 30.0  # connect, and each read: a stalled server counts as a dropped connection
 REDIRECTS = {301, 302, 303, 307, 308}
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.I)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class Remote:
     size: int | None
     etag: str | None
     last_modified: str | None
+    sha256: str | None = None  # the file's SHA-256 when the source publishes it (Hugging Face: X-Linked-Etag)
+
+
+def _sha256_of(linked_etag: str | None) -> str | None:
+    """The SHA-256 in an X-Linked-Etag header ('"<64 hex>"'), else None."""
+    value = (linked_etag or "").strip().removeprefix("W/").strip('"').lower()
+    return value if _SHA256.match(value) else None
 
 
 def meta_path(part: Path) -> Path:
@@ -53,7 +61,8 @@ def meta_path(part: Path) -> Path:
 def read_meta(path: Path) -> Remote | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Remote(str(data["url"]), data.get("size"), data.get("etag"), data.get("last_modified"))
+        return Remote(str(data["url"]), data.get("size"), data.get("etag"), data.get("last_modified"),
+                      data.get("sha256"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -99,9 +108,12 @@ class Fetcher:
         if self._cancel.is_set():
             raise Cancelled()
 
-    def _open(self, method: str, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        """Send the request, following redirects (the same headers on every hop); the final response."""
+    def _open(self, method: str, url: str, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, str | None]:
+        """Send the request, following redirects (the same headers on every hop); the final response, and the
+        file's SHA-256 when a hop published it (Hugging Face answers /resolve/ of a large file with a redirect
+        carrying X-Linked-Etag: the SHA-256 of the file's content)."""
         current = url
+        sha256: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
             self._check_cancel()
             parts = urlsplit(current)
@@ -124,6 +136,7 @@ class Fetcher:
                 self._check_cancel()
                 raise TransientError(f"{_host_of(current)} cannot be reached ({exc.__class__.__name__}: {exc})") \
                     from None
+            sha256 = sha256 or _sha256_of(resp.getheader("X-Linked-Etag"))
             location = resp.getheader("Location")
             if resp.status in REDIRECTS and location:
                 resp.read(1 << 16)
@@ -131,7 +144,7 @@ class Fetcher:
                 current = urljoin(current, location)
                 log.debug("redirected to %s", _host_of(current))
                 continue
-            return resp
+            return resp, sha256
         raise DownloadError(f"{_host_of(url)} redirected more than {MAX_REDIRECTS} times; check xtts_download_url.")
 
     def _close(self, resp: http.client.HTTPResponse) -> None:
@@ -153,11 +166,11 @@ class Fetcher:
 
     def head(self, url: str) -> Remote:
         """The size and validators of a remote file, without downloading it."""
-        resp = self._open("HEAD", url, self._headers())
+        resp, sha256 = self._open("HEAD", url, self._headers())
         try:
             if resp.status >= 400:
                 raise self._status_error(url, resp)
-            return self._remote(url, resp, resp.getheader("Content-Length"))
+            return self._remote(url, resp, resp.getheader("Content-Length"), sha256)
         finally:
             self._close(resp)
 
@@ -166,9 +179,9 @@ class Fetcher:
         return {"User-Agent": f"VoxTray/{__version__}", "Accept-Encoding": "identity"}
 
     @staticmethod
-    def _remote(url: str, resp: http.client.HTTPResponse, size: str | None) -> Remote:
+    def _remote(url: str, resp: http.client.HTTPResponse, size: str | None, sha256: str | None) -> Remote:
         return Remote(url, int(size) if size and size.isdigit() else None, resp.getheader("ETag"),
-                      resp.getheader("Last-Modified"))
+                      resp.getheader("Last-Modified"), sha256)
 
     def fetch(self, url: str, part: Path, *, on_bytes: Callable[[int], None],
               before_body: Callable[[int | None, int], None] | None = None) -> Remote:
@@ -188,27 +201,28 @@ class Fetcher:
                 headers["If-Range"] = validator
         else:
             have = 0
-        resp = self._open("GET", url, headers)
+        resp, sha256 = self._open("GET", url, headers)
         try:
-            return self._receive(url, part, resp, have, on_bytes, before_body)
+            return self._receive(url, part, resp, have, on_bytes, before_body, sha256)
         finally:
             self._close(resp)
 
     def _receive(self, url: str, part: Path, resp: http.client.HTTPResponse, have: int,
-                 on_bytes: Callable[[int], None], before_body: Callable[[int | None, int], None] | None) -> Remote:
+                 on_bytes: Callable[[int], None], before_body: Callable[[int | None, int], None] | None,
+                 sha256: str | None) -> Remote:
         name = url.rsplit("/", 1)[-1]
         if resp.status == 206:
             match = _CONTENT_RANGE.match(resp.getheader("Content-Range") or "")
             if not match or int(match.group(1)) != have:
                 meta_path(part).unlink(missing_ok=True)  # the server resumed elsewhere: start again cleanly
                 raise TransientError(f"the server resumed {name} at the wrong place; starting it again")
-            remote = self._remote(url, resp, match.group(3))
+            remote = self._remote(url, resp, match.group(3), sha256)
             mode = "ab"
         elif resp.status == 200:
             if have:
                 log.info("%s changed on the server (or it cannot resume): downloading it from the start", name)
             have = 0
-            remote = self._remote(url, resp, resp.getheader("Content-Length"))
+            remote = self._remote(url, resp, resp.getheader("Content-Length"), sha256)
             mode = "wb"
         elif resp.status == 416:  # the part is as long as the file or longer: it cannot be the same file
             part.unlink(missing_ok=True)

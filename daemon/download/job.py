@@ -36,7 +36,7 @@ from daemon.download.manifest import (
     source_url,
 )
 from daemon.download.progress import WHAT, DownloadProgress, RateMeter, State, downloading_message
-from daemon.download.verify import json_problem, md5_file, read_md5, validate_folder
+from daemon.download.verify import digest_file, json_problem, read_md5, validate_folder
 from daemon.fsio import replace
 from daemon.settings import Settings
 
@@ -81,7 +81,7 @@ class ModelDownload:
         self._received = 0  # bytes that came over the network in this run
         self._meter = RateMeter()
         self._absent: set[str] = set()  # optional files the source does not have
-        self._md5_cache: tuple[int, int, str] | None = None  # (size, mtime_ns, md5) of the checked model.pth
+        self._digests: dict[tuple[str, str, int, int], str] = {}  # (name, algorithm, size, mtime_ns) -> digest
         self.error: DownloadError | None = None  # why it failed, when it did
 
     # --- the public face ---
@@ -307,17 +307,32 @@ class ModelDownload:
         if expected is None:
             return HASH_FILE, "it does not hold an md5 checksum"
         if is_default_source(self._settings) and expected != PINNED_MD5:
-            return HASH_FILE, f"it says {expected}, not the known XTTS v2 checksum {PINNED_MD5}"
+            return HASH_FILE, f"it says {expected}, not the known XTTS v2 version {PINNED_MD5}"
         for name in JSON_FILES:
             if problem := json_problem(partial / name):
                 return name, problem
-        checkpoint = partial / CHECKPOINT
-        st = checkpoint.stat()
-        if self._md5_cache is None or self._md5_cache[:2] != (st.st_size, st.st_mtime_ns):
-            self._md5_cache = (st.st_size, st.st_mtime_ns, md5_file(checkpoint, self._cancel))
-        if self._md5_cache[2] != expected:
-            return CHECKPOINT, f"its md5 is {self._md5_cache[2]}, but {HASH_FILE} says {expected}"
+        for item in FILES:  # the SHA-256 the source published for a file (Hugging Face does for large ones)
+            meta = read_meta(partial / f"{item.name}.meta")
+            if item.name in self._absent or meta is None or meta.sha256 is None:
+                continue
+            got = self._digest(partial / item.name, "sha256")
+            if got != meta.sha256:
+                return item.name, f"its SHA-256 is {got}, but the server published {meta.sha256}"
+        checkpoint_meta = read_meta(partial / f"{CHECKPOINT}.meta")
+        if checkpoint_meta is None or checkpoint_meta.sha256 is None:
+            # No published SHA-256 (a mirror): the checkpoint must match the md5 in hash.md5.
+            got = self._digest(partial / CHECKPOINT, "md5")
+            if got != expected:
+                return CHECKPOINT, f"its md5 is {got}, but {HASH_FILE} says {expected}"
         return None
+
+    def _digest(self, path: Path, algorithm: str) -> str:
+        """A file's digest, remembered while the file is unchanged (a retry re-checks only what changed)."""
+        st = path.stat()
+        key = (path.name, algorithm, st.st_size, st.st_mtime_ns)
+        if key not in self._digests:
+            self._digests[key] = digest_file(path, algorithm, self._cancel)
+        return self._digests[key]
 
     def _verify(self, partial: Path) -> None:
         """Every file checked; a bad one is deleted and fetched once more; twice bad fails, nothing installed."""

@@ -3,7 +3,11 @@
 The facts come from coqui's own model list (TTS/.models.json of coqui-ai/TTS, entry
 tts_models/multilingual/multi-dataset/xtts_v2): the files model.pth, config.json, vocab.json, hash.md5 and
 speakers_xtts.pth under https://huggingface.co/coqui/XTTS-v2/resolve/main/, and "model_hash":
-"10f92b55c512af7a8d39d650547a15a7", the content coqui expects in hash.md5 (the md5 of model.pth).
+"10f92b55c512af7a8d39d650547a15a7", the text coqui expects in hash.md5 (it names the model's version).
+
+How a download is checked: hash.md5 must hold that pinned value (the default source); every file whose SHA-256 the
+source publishes (Hugging Face sends it as X-Linked-Etag with the redirect of each large file) must have that
+SHA-256; without a published SHA-256 (a mirror), model.pth's md5 must equal hash.md5. Sizes must match too.
 """
 
 from __future__ import annotations

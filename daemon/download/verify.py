@@ -17,7 +17,12 @@ CHUNK = 1 << 20
 
 def md5_file(path: Path, cancel: threading.Event | None = None) -> str:
     """The md5 of a file as 32 hex digits (checks `cancel` between 1 MiB reads)."""
-    h = hashlib.md5(usedforsecurity=False)
+    return digest_file(path, "md5", cancel)
+
+
+def digest_file(path: Path, algorithm: str, cancel: threading.Event | None = None) -> str:
+    """A file's digest (md5, sha256) in hex, read 1 MiB at a time, checking `cancel` between reads."""
+    h = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             if cancel is not None and cancel.is_set():
