@@ -7,6 +7,7 @@ Window titles are constants so tests (xdotool) and window managers can find them
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -51,6 +52,10 @@ def with_tk(fn: Callable[[Any], T]) -> T:
         return dialog(root)
     finally:
         root.destroy()
+        # Tcl objects must die on the thread that made them (else "Tcl_AsyncDelete: async handler deleted by the
+        # wrong thread" ends the process later, on whichever thread collects them): drop them and collect here.
+        del root
+        gc.collect()
 
 
 def pick_audio_file() -> Path | None:
@@ -217,6 +222,8 @@ def show_setup_report(run: Callable[[], Report]) -> None:
         tk.Button(buttons, text="Close", command=win.destroy).pack(side="right", padx=8)
         win.bind("<Escape>", lambda _e: win.destroy())
         check()
+        win.lift()
+        win.focus_force()  # opened from the tray: it comes to the front and takes the keyboard
         win.wait_window()
 
     with_tk(dialog)
