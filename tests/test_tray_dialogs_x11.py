@@ -8,9 +8,12 @@ test_first_run_x11.py); the tray, its menu, GTK and the Tk dialogs are real.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
-from daemon.desktop.dialogs import MODEL_TITLE, REPORT_TITLE
+from daemon.desktop.dialogs import MODEL_TITLE, PICK_TITLE, REPORT_TITLE
 from daemon.status import GET_MODEL_ITEM
 from tests import test_tray_x11
 from tests.fixtures.x11 import X11Session, wait_for
@@ -86,3 +89,32 @@ def test_check_set_up_opens_a_window_that_runs_the_checks_off_the_gui_thread(
     assert len(windows(x11, REPORT_TITLE)) == 1
     press(x11, REPORT_TITLE, "Escape")
     wait_for(lambda: window(x11, REPORT_TITLE) is None, 10, "the window to close on Esc")
+
+
+def test_use_a_model_folder_checks_the_folder_and_a_wrong_one_is_explained_while_the_dialog_stays(
+        x11: X11Session, tray_child: TrayChild, tmp_path: Path) -> None:
+    bad, good = tmp_path / "empty", tmp_path / "xtts"
+    bad.mkdir()
+    good.mkdir()
+    (good / "model.pth").write_bytes(b"weights")
+    tray_child.send("status", changes={"model_setup": "needed", "setup_note": "The cloned voice needs a download"})
+    wait_for(lambda: menu_has(tray_child, GET_MODEL_ITEM), 10, "the menu to offer getting the model")
+    tray_child.send("invoke", path=[GET_MODEL_ITEM])
+    for folder in (bad, good):
+        press(x11, MODEL_TITLE, "alt+u")  # "Use a model folder…" (its underlined letter)
+        picker = wait_for(lambda: window(x11, PICK_TITLE), 20, "Tk's folder picker")
+        x11.xdotool("windowfocus", "--sync", picker)
+        x11.xdotool("type", "--delay", "5", str(folder))
+        x11.xdotool("key", "Return")  # Tk's folder picker opens the typed folder...
+        time.sleep(0.3)
+        x11.xdotool("key", "Return")  # ...and Enter with an empty selection chooses it (its OK button)
+        wait_for(lambda: window(x11, PICK_TITLE) is None, 10, "the picker to close")
+        if folder == bad:
+            # the error box (it has the dialog's title too) says why; Enter dismisses it and the dialog stays
+            wait_for(lambda: len(windows(x11, MODEL_TITLE)) == 2, 10, "the error box beside the dialog")
+            x11.xdotool("key", "Return")
+            wait_for(lambda: len(windows(x11, MODEL_TITLE)) == 1, 10, "the error box to close, the dialog to stay")
+            assert tray_child.calls("use_model_folder") == []
+    call = wait_for(lambda: tray_child.calls("use_model_folder"), 10, "the picked folder to reach the app")
+    assert call == [[str(good)]]
+    wait_for(lambda: window(x11, MODEL_TITLE) is None, 10, "the dialog to close")

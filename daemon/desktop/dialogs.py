@@ -22,6 +22,7 @@ T = TypeVar("T")
 AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
 MODEL_TITLE = "Get the cloned voice (XTTS v2)"
 REPORT_TITLE = "VoxTray — Check set-up"
+PICK_TITLE = "Pick the folder holding XTTS v2 (config.json, model.pth, vocab.json)"
 WRAP = 460
 
 
@@ -140,8 +141,7 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
             win.destroy()
 
         def pick_folder() -> None:
-            chosen = filedialog.askdirectory(parent=win, title="Pick the folder holding XTTS v2 (config.json, "
-                                                               "model.pth, vocab.json)", mustexist=True)
+            chosen = filedialog.askdirectory(parent=win, title=PICK_TITLE, mustexist=True)
             if not chosen:
                 return
             problems = validate(Path(chosen))
@@ -151,13 +151,16 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
                 return
             finish(("folder", Path(chosen)))
 
-        accept = tk.Button(buttons, text="Accept and download", default="active",
+        accept = tk.Button(buttons, text="Accept and download", default="active", underline=0,
                            command=lambda: finish(("accept", None)))
         accept.pack(side="left")
-        tk.Button(buttons, text="Use a model folder…", command=pick_folder).pack(side="left", padx=8)
-        tk.Button(buttons, text="Cancel", command=lambda: finish(None)).pack(side="right")
+        tk.Button(buttons, text="Use a model folder…", underline=0, command=pick_folder).pack(side="left", padx=8)
+        tk.Button(buttons, text="Cancel", underline=0, command=lambda: finish(None)).pack(side="right")
         win.bind("<Return>", lambda _e: finish(("accept", None)))
         win.bind("<Escape>", lambda _e: finish(None))
+        win.bind("<Alt-a>", lambda _e: finish(("accept", None)))  # the underlined letters
+        win.bind("<Alt-u>", lambda _e: pick_folder())
+        win.bind("<Alt-c>", lambda _e: finish(None))
         win.protocol("WM_DELETE_WINDOW", lambda: finish(None))
         win.lift()
         accept.focus_force()
