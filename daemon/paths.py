@@ -54,13 +54,23 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
-def coqui_model_dir(model_id: str) -> Path | None:
-    """The folder coqui-tts downloads `model_id` into (it may not exist yet)."""
-    try:
-        from trainer.io import get_user_data_dir
-    except Exception:
-        return None
-    return Path(get_user_data_dir("tts")) / model_id.replace("/", "--")
+def coqui_model_dir(model_id: str) -> Path:
+    """The folder coqui-tts downloads `model_id` into (it may not exist yet).
+
+    The same rules as coqui's `trainer.io.get_user_data_dir("tts")` (TTS_HOME, else XDG_DATA_HOME, else the
+    platform's local data folder), without importing it: that import loads torch, seconds for `model status`.
+    tests/test_model_download.py checks both agree."""
+    for var in ("TTS_HOME", "XDG_DATA_HOME"):
+        value = os.environ.get(var)
+        if value is not None:
+            return Path(value).expanduser().resolve(strict=False) / "tts" / model_id.replace("/", "--")
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path("~/Library/Application Support/").expanduser()
+    else:
+        base = Path.home() / ".local" / "share"
+    return base / "tts" / model_id.replace("/", "--")
 
 
 # --- the two layouts ---------------------------------------------------------------------------------------------

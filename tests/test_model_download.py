@@ -351,3 +351,19 @@ def test_doctor_says_licence_then_partial_then_present(model_server: ModelServer
     (tmp_path / "half").mkdir()
     c = check_model(Settings(xtts_model_path=str(tmp_path / "half")))
     assert c.state == FAIL and "lacks config.json, model.pth, vocab.json" in c.detail
+
+
+@pytest.mark.parametrize("env", [{"TTS_HOME": "~/tts-home"}, {"XDG_DATA_HOME": "/tmp/xdg"}, {}],
+                         ids=["TTS_HOME", "XDG_DATA_HOME", "default"])
+def test_coquis_download_folder_is_found_without_importing_coqui(
+        env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer.io import get_user_data_dir
+
+    from daemon import paths
+
+    for var in ("TTS_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    model_id = "tts_models/multilingual/multi-dataset/xtts_v2"
+    assert paths.coqui_model_dir(model_id) == get_user_data_dir("tts") / model_id.replace("/", "--")
