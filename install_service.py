@@ -40,22 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        mechanism = autostart.for_platform()
-        if args.command == "install":
-            state = mechanism.install()
-            print(state.describe())
-            return 0 if state.enabled and state.current else 1
-        if args.command == "uninstall":
-            removed = mechanism.uninstall()
-            print("autostart: removed." if removed else "autostart: was not installed; nothing to remove.")
-            return 0
-        state = mechanism.status(probe=True)
-        print(state.describe())
-        return 0 if state.enabled and state.current else 3
+        code, text = autostart.run_command(args.command)
     except VoxTrayError as exc:
         print(f"install_service.py: {exc}", file=sys.stderr)
         return 1
-
+    print(text)
+    return code
 
 if __name__ == "__main__":
     sys.exit(main())

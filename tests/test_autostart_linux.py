@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,14 @@ def test_an_entry_for_another_checkout_is_stale(tmp_path: Path) -> None:
     assert "stale" in state.describe() and "run `install` again" in state.describe()
 
 
-def test_install_service_cli_reports_truthfully_after_install_and_uninstall() -> None:
+def verb(*args: str) -> subprocess.CompletedProcess[str]:
+    """The same through the CLI verb (`voxtray autostart ...` when installed with pip)."""
+    return subprocess.run([sys.executable, "-m", "daemon", "autostart", *args], cwd=ROOT, capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=60, check=False)
+
+
+@pytest.mark.parametrize("cli", [cli, verb], ids=["install_service.py", "autostart-verb"])
+def test_install_service_cli_reports_truthfully_after_install_and_uninstall(cli: Any) -> None:
     """Acceptance: status after install and after uninstall (XDG_CONFIG_HOME is a temp folder, see conftest)."""
     entry = Path(os.environ["XDG_CONFIG_HOME"]) / "autostart" / "voxtray.desktop"
     before = cli("status")

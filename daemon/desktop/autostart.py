@@ -391,3 +391,20 @@ def set_enabled(enabled: bool) -> AutostartState:
         return mechanism.install()
     mechanism.uninstall()
     return mechanism.status()
+
+
+def run_command(action: str) -> tuple[int, str]:
+    """`install` | `uninstall` | `status`, as install_service.py and the `autostart` verb run them: the exit code
+    (0 ok; status: 0 installed and enabled, 3 not installed, disabled or stale; 1 failure) and what to print.
+    Raises AutostartError (VoxTrayError) when this OS has no autostart or it cannot be written."""
+    mechanism = for_platform()
+    if action == "install":
+        state = mechanism.install()
+        return (0 if state.enabled and state.current else 1), state.describe()
+    if action == "uninstall":
+        removed = mechanism.uninstall()
+        return 0, "autostart: removed." if removed else "autostart: was not installed; nothing to remove."
+    if action == "status":
+        state = mechanism.status(probe=True)
+        return (0 if state.enabled and state.current else 3), state.describe()
+    raise AutostartError(f"unknown autostart action {action!r}: use install, uninstall or status.")
