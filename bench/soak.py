@@ -41,6 +41,7 @@ import collections
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -524,10 +525,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    s = Soak(args).run()
+    soak = Soak(args)
+    s = soak.run()
     print(report(s), flush=True)
     if args.json:
         args.json.write_text(json.dumps(asdict(s), indent=1) + "\n", encoding="utf-8")
+    if s.failures:
+        print(f"the daemon's log and settings are kept in {soak.work}", flush=True)
+    else:
+        shutil.rmtree(soak.work, ignore_errors=True)
     return 1 if s.failures else 0
 
 

@@ -9,6 +9,7 @@ file descriptor and lets an exception escape after its warm-up must fail, naming
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ RSS_LIMIT_MB = 50.0
 def soak(tmp: Path, *args: str, timeout: float = 240.0) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     out = tmp / "soak.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), "--json", str(out), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env={**os.environ, "TMPDIR": str(tmp)})
     print(proc.stdout[-6000:], proc.stderr[-3000:])
     assert out.is_file(), f"the soak wrote no summary (exit {proc.returncode}): {proc.stderr[-3000:]}"
     return proc, json.loads(out.read_text(encoding="utf-8"))
