@@ -122,7 +122,7 @@ class ModelSetup:
 
     def _progress(self, p: DownloadProgress) -> None:
         if p.state == "done":
-            self._status.update(model_setup="", setup_note="")
+            self._status.update(model_setup="", setup_note="", setup_percent=None)
             self._tell("The cloned voice is downloaded; loading it…")
             self._on_ready()
         elif p.state == "failed":
@@ -132,4 +132,4 @@ class ModelSetup:
             self._status.update(model_setup=SETUP_NEEDED, setup_note="Download paused; it resumes where it stopped")
             self._tell(f"Download of the cloned voice paused. {GET_MODEL_ITEM} resumes it where it stopped.")
         else:
-            self._status.update(model_setup=SETUP_DOWNLOADING, setup_note=p.message)
+            self._status.update(model_setup=SETUP_DOWNLOADING, setup_note=p.message, setup_percent=p.percent)

@@ -82,6 +82,7 @@ class Status:
     message: str = ""
     model_setup: str = ""  # "" (nothing to do) | needed | downloading | failed: getting the cloned voice's model
     setup_note: str = ""  # one line about it, e.g. "Downloading the cloned voice: 43 %, 2 min left"
+    setup_percent: int | None = None  # the download's whole percent (the menu's line; the tooltip has the note)
 
 
 Listener = Callable[[Status, Status], None]

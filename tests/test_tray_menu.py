@@ -114,9 +114,9 @@ def test_a_missing_model_puts_getting_it_first_and_the_download_shows_its_progre
     assert rec.calls == [("get_model", ())]
 
     note = "Downloading the cloned voice: 43 %, 2 min left"
-    status = Status(tier=Tier.EDGE, model_setup=SETUP_DOWNLOADING, setup_note=note)
+    status = Status(tier=Tier.EDGE, model_setup=SETUP_DOWNLOADING, setup_note=note, setup_percent=43)
     downloading = build_menu(status, MODEL, rec.handlers())
-    assert texts(downloading)[:4] == [note, "Cancel download", "-", "Ask…"]
+    assert texts(downloading)[:4] == ["Downloading the cloned voice: 43 %", "Cancel download", "-", "Ask…"]
     assert not downloading[0].enabled, "the progress line is information, not a command"
     downloading[1].action()  # type: ignore[misc]
     assert rec.calls[-1] == ("cancel_download", ())

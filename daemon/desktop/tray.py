@@ -277,7 +277,7 @@ class Tray:
             icon.title = title
             self._rendered["title"] = title
         lines = (traymenu.voice_line(s), traymenu.gpu_line(s), traymenu.llm_line(s))
-        menu_key = (lines, s.voice, s.hotkeys_paused, s.model_setup, s.setup_note, model)
+        menu_key = (lines, s.voice, s.hotkeys_paused, s.model_setup, traymenu.download_line(s), model)
         if self._rendered.get("menu") != menu_key:
             self._model = model
             self.menu = traymenu.build_menu(s, model, self.handlers)

@@ -131,10 +131,17 @@ def tooltip(s: Status) -> str:
     return text if len(text) <= TOOLTIP_MAX else text[: TOOLTIP_MAX - 1] + "…"
 
 
+def download_line(s: Status) -> str:
+    """The menu's progress line: whole percents only (the tooltip has the ETA), so an open menu is rebuilt at
+    most once per percent."""
+    pct = "…" if s.setup_percent is None else f": {s.setup_percent} %"
+    return f"Downloading the cloned voice{pct}"
+
+
 def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
     """What getting the cloned voice needs now: first in the menu, since nothing else gives that voice."""
     if s.model_setup == SETUP_DOWNLOADING:
-        return Entry(s.setup_note or "Downloading the cloned voice…", enabled=False), \
+        return Entry(download_line(s), enabled=False), \
             Entry("Cancel download", action=h.cancel_download), SEPARATOR
     if s.model_setup in (SETUP_NEEDED, SETUP_FAILED):
         return Entry(GET_MODEL_ITEM, action=h.get_model), SEPARATOR
