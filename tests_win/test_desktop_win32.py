@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.desktop.dialogs import with_tk
 from daemon.desktop.hotkeys import HotkeyError, HotkeyListener
 from daemon.desktop.prompt import QuestionBox, monitor_of
-from daemon.desktop.dialogs import with_tk
 from tests_win.conftest import ROOT
 
 HOLDER = """
