@@ -21,6 +21,7 @@ from daemon.speech.player import Player
 from daemon.speech.stack import build
 from daemon.status import StatusBus
 from tests.fixtures.llm_server import warm
+from tests.waits import until
 
 QUESTION = "Why is the sky blue?"
 LONG_ANSWER = [w + " " for w in ["The", "sky", "looks", "blue", "because", "the", "air", "scatters", "short", "blue", "waves", "of", "sunlight", "much", "more", "than", "red", "ones,", "so", "blue", "light", "reaches", "your", "eyes", "from", "every", "part", "of", "the", "sky.", "At", "sunset", "the", "light", "travels", "through", "more", "air,", "the", "blue", "is", "scattered", "away,", "and", "the", "remaining", "light", "looks", "orange", "and", "red.", "That", "is", "also", "why", "distant", "mountains", "look", "a", "little", "blue", "on", "a", "clear", "day."]]
@@ -49,20 +50,11 @@ def desk(ask_display, alsa_capture, llm_server) -> Iterator[tuple]:
         stack.close()
 
 
-def wait_for(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def ask_through_the_box(display, question: str) -> None:  # type: ignore[no-untyped-def]
     display.xdotool("key", "ctrl+alt+space")
     wid = display.find_window("VoxTray")
     assert wid, "the ask hotkey did not open the question box"
-    assert wait_for(lambda: display.xdotool("getwindowfocus").stdout.strip() == wid, 3)
+    assert until(lambda: display.xdotool("getwindowfocus").stdout.strip() == wid, 3)
     display.xdotool("type", "--delay", "5", question)
     display.xdotool("key", "Return")
 
@@ -72,8 +64,8 @@ def test_hotkey_box_llm_and_spoken_answer_then_barge_in_and_stop(desk, ask_displ
     rate = alsa_capture.rate
 
     ask_through_the_box(ask_display, QUESTION)
-    assert wait_for(lambda: srv.questions == [QUESTION]), srv.questions
-    assert wait_for(lambda: loud(alsa_capture.read()) >= 0.4 * rate), "the answer was not played"
+    assert until(lambda: srv.questions == [QUESTION]), srv.questions
+    assert until(lambda: loud(alsa_capture.read()) >= 0.4 * rate), "the answer was not played"
     assert ask_display.wait_gone("VoxTray")
 
     # Barge-in: the ask hotkey again stops the speech at once and opens a new question box.
@@ -89,9 +81,9 @@ def test_hotkey_box_llm_and_spoken_answer_then_barge_in_and_stop(desk, ask_displ
     # A second question from the re-opened box, then the stop hotkey: it only stops.
     ask_display.xdotool("type", "--delay", "5", "And at sunset?")
     ask_display.xdotool("key", "Return")
-    assert wait_for(lambda: srv.questions[-1:] == ["And at sunset?"])
+    assert until(lambda: srv.questions[-1:] == ["And at sunset?"])
     base = loud(alsa_capture.read())
-    assert wait_for(lambda: loud(alsa_capture.read()) - base > 0.3 * rate)
+    assert until(lambda: loud(alsa_capture.read()) - base > 0.3 * rate)
     before = loud(alsa_capture.read())
     ask_display.xdotool("key", "ctrl+alt+BackSpace")
     assert assistant.wait_idle(2.0)

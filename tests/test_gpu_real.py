@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from daemon.gpu.vram import VramWatcher
 from daemon.settings import Settings
 from daemon.status import StatusBus
 from tests.test_gpu_vram import _has_driver
+from tests.waits import until
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not _has_driver(), reason="needs an NVIDIA driver and GPU")
@@ -57,15 +57,6 @@ class CudaBlock:
     def unload(self) -> None:
         self.block = None
         self.torch.cuda.empty_cache()
-
-
-def _wait(cond: Any, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_real_nvml_through_the_gpu_verb(tmp_path: Path) -> None:
@@ -109,13 +100,13 @@ def test_policy_unloads_under_a_real_allocation_and_reloads_after(tmp_path: Path
     )
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == "ready"
-        assert _wait(lambda: not engine.loaded), f"XTTS stand-in not unloaded; status {status.current}"
+        assert until(lambda: not engine.loaded, timeout=30), f"XTTS stand-in not unloaded; status {status.current}"
         print("under pressure:", status.current.vram_free_mb, "MB free;", notes)
     finally:
         assert other.stdin is not None
         other.stdin.close()
         other.wait(30)
-    assert _wait(lambda: engine.loaded and policy.wait_idle(0)), f"not reloaded; status {status.current}"
+    assert until(lambda: engine.loaded and policy.wait_idle(0), timeout=30), f"not reloaded; status {status.current}"
     print("after the other app left:", status.current.vram_free_mb, "MB free;", policy.actions)
     policy.stop()
     watcher.stop()

@@ -27,6 +27,7 @@ from daemon.status import Activity, StatusBus
 from tests.fixtures.llm_server import warm
 from tests.fixtures.whisper import espeak_wav, word_error_rate
 from tests.test_ask_e2e import LONG_ANSWER
+from tests.waits import until
 
 QUESTION = "What is the capital city of Australia?"
 LJ_TEXT = "produced the block books, which were the immediate predecessors of the true printed book,"
@@ -34,15 +35,6 @@ LJ_TEXT = "produced the block books, which were the immediate predecessors of th
 
 def loud(x: np.ndarray, thr: float = 0.02) -> int:
     return int(np.count_nonzero(np.abs(x) > thr))
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture
@@ -75,17 +67,17 @@ def test_hold_to_talk_asks_by_voice_then_barge_in_cancel_and_tray_toggle(
     # Hold the talk hotkey, say the question, let go.
     ask_display.xdotool("keydown", "ctrl+alt+Return")
     assert ask_display.find_window("VoxTray"), "the talk hotkey did not open the question box"
-    assert wait_for(lambda: talk.session is not None and talk.session.source.live.is_set(), 5), "no microphone audio"
-    assert wait_for(lambda: status.current.activity is Activity.LISTENING, 2)
+    assert until(lambda: talk.session is not None and talk.session.source.live.is_set(), 5), "no microphone audio"
+    assert until(lambda: status.current.activity is Activity.LISTENING, 2)
     alsa_capture.speak_into_mic(wav).wait(15)
     time.sleep(0.3)
     assert talk.listening  # hold mode: still listening while held, whatever the pause
     ask_display.xdotool("keyup", "Return", "alt", "ctrl")
-    assert wait_for(lambda: len(srv.questions) == 1, 15), "no question reached the LLM"
+    assert until(lambda: len(srv.questions) == 1, 15), "no question reached the LLM"
     assert word_error_rate(QUESTION, srv.questions[0]) < 0.2, srv.questions
     heard = talk.last
     assert heard is not None and heard.ended_by == "release"
-    assert wait_for(lambda: loud(alsa_capture.read()) >= 0.4 * rate), "the answer was not played"
+    assert until(lambda: loud(alsa_capture.read()) >= 0.4 * rate), "the answer was not played"
     assert ask_display.wait_gone("VoxTray")
     voice_s = status.current.last_voice_s
     assert voice_s is not None and 0 <= voice_s < 5, voice_s  # end of speech -> question sent, for the tooltip
@@ -98,17 +90,17 @@ def test_hold_to_talk_asks_by_voice_then_barge_in_cancel_and_tray_toggle(
     after = loud(alsa_capture.read())
     assert (after - before) / rate < 0.1, f"{(after - before) / rate:.3f} s played after the barge-in"
     assert assistant.last_timings is not None and assistant.last_timings.cancelled
-    assert ask_display.find_window("VoxTray") and wait_for(lambda: talk.listening, 2)
+    assert ask_display.find_window("VoxTray") and until(lambda: talk.listening, 2)
     # Esc cancels: nothing is asked, even once the hotkey is let go.
     ask_display.xdotool("key", "Escape")
-    assert wait_for(lambda: not talk.listening, 3)
+    assert until(lambda: not talk.listening, 3)
     ask_display.xdotool("keyup", "Return", "alt", "ctrl")
     assert ask_display.wait_gone("VoxTray")
 
     # The tray's "Ask by voice": toggle mode, so the pause after the question sends it.
     talk.press(mode="toggle")
-    assert wait_for(lambda: talk.session is not None and talk.session.source.live.is_set(), 5)
+    assert until(lambda: talk.session is not None and talk.session.source.live.is_set(), 5)
     alsa_capture.speak_into_mic(ljspeech / "LJ001-0004.wav")
-    assert wait_for(lambda: len(srv.questions) == 2, 20), srv.questions
+    assert until(lambda: len(srv.questions) == 2, 20), srv.questions
     assert word_error_rate(LJ_TEXT, srv.questions[1]) < 0.2, srv.questions
     assert talk.last is not None and talk.last.ended_by == "pause"

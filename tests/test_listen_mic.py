@@ -22,18 +22,10 @@ from daemon.listen.vad import SpeechDetector, load_model
 from daemon.settings import Settings
 from daemon.status import StatusBus
 from tests.fixtures.whisper import espeak_wav, word_error_rate
+from tests.waits import until
 
 LJ_TEXT = "produced the block books, which were the immediate predecessors of the true printed book,"
 QUESTION = "How far away is the moon from the earth?"
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_streaming_vad_scores_frames_as_the_whole_recording_does(ljspeech: Path) -> None:
@@ -84,7 +76,7 @@ def test_hold_mode_keeps_listening_through_pauses_until_released(alsa_capture, r
     player.wait(15)
     time.sleep(1.0)  # a long pause: toggle mode would have ended by now, hold mode must not
     assert session.listening
-    assert wait_for(lambda: bool(partial), 5)  # what was heard so far is shown while still listening
+    assert until(lambda: bool(partial), 5)  # what was heard so far is shown while still listening
     assert session.listening
     t_release = time.monotonic()
     session.finish("release")
