@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from daemon import paths
 from daemon import settings as settings_mod
 from daemon.download import (
     LICENSE_NAME,
@@ -77,7 +78,7 @@ class ModelSetup:
             return
         self._status.update(model_setup=SETUP_NEEDED, setup_note="The cloned voice needs a one-time download")
         self._tell(f"The cloned voice needs the XTTS v2 model (a one-time download): right-click the tray icon > "
-                   f"{GET_MODEL_ITEM}")
+                   f"{GET_MODEL_ITEM}, or run `{paths.command()} model get`.")
 
     def busy(self) -> bool:
         """True while the model is missing or downloading (XTTS cannot load yet)."""
