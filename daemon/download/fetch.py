@@ -4,8 +4,11 @@ A sidecar `<name>.meta` (JSON: url, etag, last_modified, size) records what the 
 run asks only for the rest (`Range: bytes=N-`) and only if the file did not change on the server (`If-Range`
 with the ETag, else Last-Modified): a changed file comes back whole (200) and the part starts again from zero.
 Redirects are followed (Hugging Face sends large files to its CDN) and no credentials are ever sent: the only
-headers are User-Agent, Accept-Encoding, Range and If-Range. `abort()` closes the socket from another thread,
-so a blocked read ends at once.
+headers are User-Agent, Accept-Encoding, Range and If-Range. A proxy is used as urllib and browsers use it:
+HTTPS_PROXY / HTTP_PROXY / NO_PROXY, and on Windows the system's proxy settings (a CONNECT tunnel for https; a
+user:password in the proxy's address is sent to the proxy only). A web page where a model file should be (a
+Wi-Fi login page) is refused before a byte is written. `abort()` closes the socket from another thread, so a
+blocked read ends at once.
 
 This is a streaming transfer, so it uses `http.client` directly; daemon/net.py is for short JSON requests.
 """
@@ -17,11 +20,14 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
+import urllib.request
+from base64 import b64encode
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 from daemon import __version__
 from daemon.download.errors import Cancelled, DownloadError, NotFoundError, TransientError
@@ -80,7 +86,65 @@ def _validator(meta: Remote) -> str | None:
 
 def _host_of(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"  # never a user:password written in the URL
+
+
+def proxy_for(parts: SplitResult) -> SplitResult | None:
+    """The proxy to reach `parts` through (HTTPS_PROXY / HTTP_PROXY, else Windows' proxy settings), or None
+    (no proxy, or NO_PROXY / the system's bypass list names the host)."""
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    found = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return found if found.hostname else None
+
+
+def _proxy_auth(proxy: SplitResult) -> dict[str, str]:
+    if proxy.username is None:
+        return {}
+    token = b64encode(f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()).decode("ascii")
+    return {"Proxy-Authorization": f"Basic {token}"}
+
+
+def _connection(parts: SplitResult, proxy: SplitResult | None, timeout: float
+                ) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+    """A connection for `parts` (direct, or through `proxy`), the request target to send on it, and the
+    headers meant for the proxy."""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    https = parts.scheme == "https"
+    if proxy is None:
+        cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+        return cls(parts.hostname or "", parts.port, timeout=timeout), path, {}
+    if https:  # a tunnel: the proxy sees the host name only, TLS runs end to end with the real server
+        tunnel = http.client.HTTPSConnection(proxy.hostname or "", proxy.port, timeout=timeout)
+        tunnel.set_tunnel(parts.hostname or "", parts.port, headers=_proxy_auth(proxy))
+        return tunnel, path, {}
+    plain = http.client.HTTPConnection(proxy.hostname or "", proxy.port, timeout=timeout)
+    return plain, _host_of(parts.geturl()) + path, _proxy_auth(proxy)
+
+
+def _unreachable(url: str, proxy: SplitResult | None, exc: Exception) -> DownloadError:
+    """What a failed connection means: a certificate problem (retrying cannot help) or a network one."""
+    via = f" through the proxy {proxy.hostname}:{proxy.port or 80}" if proxy is not None else ""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return DownloadError(
+            f"the secure connection to {_host_of(url)}{via} failed: its certificate is not trusted "
+            f"({exc.verify_message or exc}). On a company network that inspects HTTPS, its root certificate must "
+            "be installed in the system's certificate store; also check the computer's date and time.")
+    if isinstance(exc, ssl.SSLError):
+        return TransientError(f"the secure connection to {_host_of(url)}{via} failed ({exc.reason or exc})")
+    hint = "" if proxy is not None else "; behind a company proxy? set HTTPS_PROXY=http://host:port"
+    return TransientError(f"{_host_of(url)} cannot be reached{via} ({exc.__class__.__name__}: {exc}){hint}")
+
+
+def _not_a_page(url: str, resp: http.client.HTTPResponse) -> None:
+    """A web page where a model file should be (none of them is HTML): a Wi-Fi login page, a proxy's notice."""
+    kind = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+    if kind in ("text/html", "application/xhtml+xml"):
+        raise DownloadError(
+            f"asking for {url.rsplit('/', 1)[-1]} brought a web page instead of the file (a Wi-Fi network that "
+            "wants you to sign in, or a proxy's notice?): open a web browser, sign in to the network if asked, "
+            "then try again. What was downloaded before is kept.")
 
 
 class Fetcher:
@@ -122,20 +186,18 @@ class Fetcher:
             if urlsplit(url).scheme == "https" and parts.scheme != "https":
                 raise DownloadError(f"{_host_of(url)} redirected to an insecure address ({_host_of(current)}); "
                                     "download stopped. Check xtts_download_url.")
-            cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            conn = cls(parts.hostname, parts.port, timeout=self._timeout)
+            proxy = proxy_for(parts)
+            conn, target, proxy_headers = _connection(parts, proxy, self._timeout)
             with self._lock:
                 self._conn = conn
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             try:
-                conn.request(method, path, headers=headers)
+                conn.request(method, target, headers={**headers, **proxy_headers})
                 self.requests += 1
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 self._check_cancel()
-                raise TransientError(f"{_host_of(current)} cannot be reached ({exc.__class__.__name__}: {exc})") \
-                    from None
+                raise _unreachable(current, proxy, exc) from None
             sha256 = sha256 or _sha256_of(resp.getheader("X-Linked-Etag"))
             location = resp.getheader("Location")
             if resp.status in REDIRECTS and location:
@@ -170,6 +232,7 @@ class Fetcher:
         try:
             if resp.status >= 400:
                 raise self._status_error(url, resp)
+            _not_a_page(url, resp)
             return self._remote(url, resp, resp.getheader("Content-Length"), sha256)
         finally:
             self._close(resp)
@@ -230,6 +293,7 @@ class Fetcher:
             raise TransientError(f"the part of {name} on disk does not match the server's file; starting it again")
         else:
             raise self._status_error(url, resp)
+        _not_a_page(url, resp)
         if before_body is not None:
             before_body(remote.size, have)
         write_meta(meta_path(part), remote)

@@ -117,13 +117,14 @@ class ModelDownload:
         sizes = list(self._sizes.values())
         return done, (sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None)
 
-    def _set(self, state: State, message: str, *, folder: Path | None = None, eta_s: float | None = None) -> None:
+    def _set(self, state: State, message: str, *, folder: Path | None = None, eta_s: float | None = None,
+             force: bool = False) -> None:
         done, total = self._done_total()
         if state in ("verifying", "done") and total is not None:
             done = total
         now = time.monotonic()
         with self._lock:
-            changed = state != self._progress.state or self._last_emit is None
+            changed = force or state != self._progress.state or self._last_emit is None
             self._progress = DownloadProgress(state, done, total, eta_s, message, folder)
             if not changed and now - (self._last_emit or 0.0) < PROGRESS_INTERVAL_S:
                 return
@@ -135,10 +136,16 @@ class ModelDownload:
             except Exception:  # a broken listener must not stop the download
                 log.exception("download progress callback failed")
 
-    def _downloading(self, note: str = "") -> None:
+    def _downloading(self, *, reconnecting: bool = False) -> None:
+        """The progress line; while reconnecting it says so (always sent) and has no ETA: the rate measured
+        before the connection dropped says nothing about when it comes back."""
         done, total = self._done_total()
+        if reconnecting:
+            self._set("downloading", downloading_message(done, total, None) + " (connection lost, reconnecting…)",
+                      force=True)
+            return
         eta = self._meter.eta(total - done if total is not None else None)
-        self._set("downloading", downloading_message(done, total, eta) + note, eta_s=eta)
+        self._set("downloading", downloading_message(done, total, eta), eta_s=eta)
 
     def _on_bytes(self, name: str, have: int) -> None:
         gained = have - self._have[name]
@@ -220,7 +227,7 @@ class ModelDownload:
                 self._absent.add(item.name)
                 self._sizes[item.name] = 0
                 continue
-            except TransientError as exc:  # the GET will tell; it retries and says what is wrong
+            except DownloadError as exc:  # the GET will tell (a CDN may refuse HEAD); it retries, says what is wrong
                 log.info("could not ask the size of %s (%s)", item.name, exc)
                 remote = None
             same = meta is not None and (remote is None or _same_file(meta, remote))
@@ -285,7 +292,7 @@ class ModelDownload:
                 delay = RETRY_DELAYS_S[failures]
                 failures += 1
                 log.warning("%s; trying again in %.0f s (attempt %d)", exc, delay, failures + 1)
-                self._downloading(" (connection lost, reconnecting…)")
+                self._downloading(reconnecting=True)
                 if self._cancel.wait(delay):
                     raise Cancelled() from None
         self._sizes[item.name] = remote.size if remote.size is not None else part.stat().st_size

@@ -77,6 +77,8 @@ class RateMeter:
         self._t0, self._bytes0 = now, received_total
 
     def eta(self, remaining: int | None) -> float | None:
-        if remaining is None or not self.rate or self.rate <= 0:
+        """Seconds left at the current rate; None when there is no rate yet (or a stalled one), or nothing is left
+        that the total knows of (more arrived than the server's estimate said)."""
+        if remaining is None or remaining <= 0 or not self.rate or self.rate <= 0:
             return None
         return remaining / self.rate

@@ -21,11 +21,14 @@ from daemon.download.errors import DownloadError
 from daemon.download.fetch import read_meta
 from daemon.download.manifest import FILES, FOLDER_NAME, TOS_FILE, is_default_source, license_accepted, source_url
 from daemon.download.verify import validate_folder
-from daemon.fsio import file_lock, replace
+from daemon.fsio import RETRY_DELAYS_S, file_lock, replace
 from daemon.settings import XTTS_MODEL_ID, Settings
 
 log = logging.getLogger(__name__)
 
+# Windows refuses to rename a folder while a file in it is open (Defender scans a fresh 1.9 GB model.pth for
+# a while): the install waits up to about 35 s for that, rather than the 5 s of a settings file.
+INSTALL_DELAYS_S = (*RETRY_DELAYS_S, *(3.0,) * 10)
 HUB_REPO = "tts-hub/XTTS-v2"  # where coqui-tts >= 0.25 downloads xtts_v2 (the Hugging Face cache)
 
 
@@ -162,9 +165,9 @@ def remove_model(settings: Settings) -> int:
 
 
 def install(done: Path) -> Path:
-    """Move a complete, verified download folder into place in one rename; the installed folder."""
-    for extra in done.glob("*.meta"):
-        extra.unlink()
+    """Move a complete, verified download folder into place in one rename; the installed folder. The `.meta`
+    files go only once it is in place: a rename that fails (a file still held open on Windows) leaves the
+    download whole, and the next try installs it without fetching anything again."""
     (done / TOS_FILE).write_text(
         "I have read, understood and agreed to the Terms and Conditions. (Accepted in VoxTray.)\n", encoding="utf-8"
     )
@@ -172,8 +175,10 @@ def install(done: Path) -> Path:
     old = None
     if target.exists():  # a broken earlier copy: out of the way first, deleted after the swap
         old = target.with_name(f".{FOLDER_NAME}.old-{done.stat().st_ino}")
-        replace(target, old)
-    replace(done, target)
+        replace(target, old, INSTALL_DELAYS_S)
+    replace(done, target, INSTALL_DELAYS_S)
+    for extra in target.glob("*.meta"):
+        extra.unlink()
     if old is not None:
         _rmtree(old)
     log.info("XTTS model installed in %s", target)
