@@ -102,3 +102,18 @@ def test_a_server_error_is_exit_1_with_what_to_do(tmp_path: Path, env: dict[str,
     )
     assert code.returncode == 1, code.stderr
     assert "cannot be reached" in code.stderr and "Check the internet connection" in code.stderr
+
+
+def test_remove_says_the_tray_would_download_it_again(tmp_path: Path, env: dict[str, str],
+                                                      model_server: ModelServer) -> None:
+    path = tmp_path / "on.json"
+    path.write_text(json.dumps({"use_local_cloning": True, "xtts_license_accepted": True,
+                                "xtts_download_url": model_server.url}))
+    assert model(path, env, "get").returncode == 0
+    removed = model(path, env, "remove")
+    assert removed.returncode == 0 and "freed" in removed.stdout
+    assert "downloads it again when it next starts" in removed.stdout and str(path) in removed.stdout
+    path.write_text(json.dumps({"use_local_cloning": False, "xtts_license_accepted": True,
+                                "xtts_download_url": model_server.url}))
+    assert model(path, env, "get").returncode == 0
+    assert "again" not in model(path, env, "remove").stdout

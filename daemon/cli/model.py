@@ -147,7 +147,7 @@ def run_get(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from daemon.download import human_bytes, installed_folder, model_folder, remove_model
+    from daemon.download import human_bytes, installed_folder, license_accepted, model_folder, remove_model
 
     settings = load_settings(args, check=False)
     freed = remove_model(settings)
@@ -158,4 +158,7 @@ def run_remove(args: argparse.Namespace) -> int:
     kept = installed_folder(settings)
     if kept is not None and kept != model_folder():
         print(f"left alone: {kept} (not VoxTray's download; delete it yourself if you want it gone)")
+    elif freed and settings.use_local_cloning and license_accepted(settings):
+        print(f"note: the tray downloads it again when it next starts (the licence is accepted and the cloned voice "
+              f"is on); to keep it gone, set \"use_local_cloning\": false in {settings_path(args)}")
     return 0
