@@ -296,7 +296,7 @@ class ModelDownload:
                 if self._cancel.wait(delay):
                     raise Cancelled() from None
         self._sizes[item.name] = remote.size if remote.size is not None else part.stat().st_size
-        replace(part, final)
+        replace(part, final, store.INSTALL_DELAYS_S)
 
     # --- verification ---
     def _problem(self, partial: Path) -> tuple[str, str] | None:

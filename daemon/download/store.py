@@ -26,8 +26,9 @@ from daemon.settings import XTTS_MODEL_ID, Settings
 
 log = logging.getLogger(__name__)
 
-# Windows refuses to rename a folder while a file in it is open (Defender scans a fresh 1.9 GB model.pth for
-# a while): the install waits up to about 35 s for that, rather than the 5 s of a settings file.
+# Windows refuses to rename a file, or a folder holding it, while another program has it open (Defender scans a
+# fresh 1.9 GB model.pth for a while): the download's renames wait up to about 35 s for that, not a settings
+# file's 5 s.
 INSTALL_DELAYS_S = (*RETRY_DELAYS_S, *(3.0,) * 10)
 HUB_REPO = "tts-hub/XTTS-v2"  # where coqui-tts >= 0.25 downloads xtts_v2 (the Hugging Face cache)
 
