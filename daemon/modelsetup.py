@@ -67,6 +67,7 @@ class ModelSetup:
         self._tell = tell
         self._lock = threading.Lock()
         self._download: ModelDownload | None = None
+        self._closing = False
 
     def check(self) -> None:
         """At start: nothing to do, or download at once (licence already accepted), or say what is needed."""
@@ -119,6 +120,8 @@ class ModelSetup:
             download.join(timeout=5)
 
     def close(self) -> None:
+        """The daemon is quitting: stop the download without telling the user it "paused"."""
+        self._closing = True
         self.cancel()
 
     def _progress(self, p: DownloadProgress) -> None:
@@ -129,6 +132,8 @@ class ModelSetup:
         elif p.state == "failed":
             self._status.update(model_setup=SETUP_FAILED, setup_note=p.message)
             self._tell(p.message)
+        elif p.state == "cancelled" and self._closing:
+            log.info("download of the cloned voice paused at quit; it resumes at the next start or from the menu")
         elif p.state == "cancelled":
             self._status.update(model_setup=SETUP_NEEDED, setup_note="Download paused; it resumes where it stopped")
             self._tell(f"Download of the cloned voice paused. {GET_MODEL_ITEM} resumes it where it stopped.")

@@ -115,3 +115,13 @@ def test_the_dialog_says_size_place_free_space_and_licence(tmp_path: Path) -> No
     assert facts["size_text"].startswith("about ") and facts["size_text"].endswith(" GB")
     assert "free there" in facts["free_text"]
     assert facts["license_url"].startswith("https://") and "non-commercial" in facts["license_summary"].lower()
+
+
+def test_quitting_mid_download_stops_it_without_a_paused_notification(
+        tmp_path: Path, model_server: ModelServer) -> None:
+    model_server.rate_bps = 50_000
+    h = Harness(tmp_path, xtts_download_url=model_server.url, xtts_license_accepted=True)
+    h.setup.check()
+    wait_for(lambda: model_server.gets("model.pth"), 20, "the download of model.pth to begin")
+    h.setup.close()
+    assert not any("paused" in t for t in h.told), h.told

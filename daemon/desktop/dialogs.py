@@ -23,7 +23,7 @@ AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files",
 MODEL_TITLE = "Get the cloned voice (XTTS v2)"
 REPORT_TITLE = "VoxTray — Check set-up"
 PICK_TITLE = "Pick the folder holding XTTS v2 (config.json, model.pth, vocab.json)"
-WRAP = 460
+WRAP = "345p"  # in points: Tk scales them with the screen's DPI (pixels would make it narrow at 150 %)
 
 
 def with_tk(fn: Callable[[Any], T]) -> T:
@@ -132,7 +132,15 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
         link = tk.Label(body, text=offer.license_url, fg="#1a5fb4", cursor="hand2",
                         font=("TkDefaultFont", 9, "underline"))
         link.pack(anchor="w")
-        link.bind("<Button-1>", lambda _e: open_link(offer.license_url))
+        def follow(_event: object) -> None:
+            try:
+                open_link(offer.license_url)
+            except Exception as exc:  # no browser: say where to read it instead of failing silently
+                log.warning("could not open %s: %s", offer.license_url, exc)
+                messagebox.showinfo(MODEL_TITLE, f"No web browser could be opened here. The licence is at\n\n"
+                                    f"{offer.license_url}", parent=win)
+
+        link.bind("<Button-1>", follow)
         buttons = tk.Frame(body, pady=12)
         buttons.pack(fill="x")
 
