@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     known_verbs = set(VERBS)
     if not any(a in known_verbs for a in argv if not a.startswith("-")) and not {"-h", "--help", "--version"} & set(argv):
         argv.append("run")
+    _tolerant_output()
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
     capture_stray_output()
@@ -62,6 +63,18 @@ def main(argv: list[str] | None = None) -> int:
         log.critical("VoxTray stopped because of an unexpected error", exc_info=True)
         _tell(f"stopped because of an unexpected error ({type(exc).__name__}: {exc}); details are in the log.")
         return 1
+
+
+def _tolerant_output() -> None:
+    """A character the output cannot encode prints as '?' instead of stopping the command: on Windows, output
+    piped to a file or another program uses the ANSI code page (cp1252), which has no Cyrillic, CJK or arrows."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
 
 
 class Terminated(KeyboardInterrupt):

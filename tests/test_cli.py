@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,3 +182,16 @@ def test_an_unwritable_voices_folder_is_one_line_and_exit_1(tmp_path: Path, ljsp
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("voxtray: ") and "afile" in lines[0], err
     assert "Traceback" not in err
+
+
+def test_output_a_pipe_cannot_encode_prints_question_marks_instead_of_failing(tmp_path: Path, ljspeech: Path) -> None:
+    """Windows pipes and redirections use the ANSI code page (cp1252): a Cyrillic voice name must not stop the
+    command with UnicodeEncodeError (PYTHONIOENCODING=cp1252 gives this Linux child the same streams)."""
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    shutil.copy(ljspeech / "LJ001-0001.wav", voices / "Жанна.wav")
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"voices_dir": str(voices), "use_local_cloning": False}))
+    code, out, err = finish(cli(settings, "voices", "list", env={"PYTHONIOENCODING": "cp1252"}))
+    assert code == 0, err
+    assert "?????" in out and "Traceback" not in err
