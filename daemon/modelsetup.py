@@ -138,4 +138,5 @@ class ModelSetup:
             self._status.update(model_setup=SETUP_NEEDED, setup_note="Download paused; it resumes where it stopped")
             self._tell(f"Download of the cloned voice paused. {GET_MODEL_ITEM} resumes it where it stopped.")
         else:
-            self._status.update(model_setup=SETUP_DOWNLOADING, setup_note=p.message, setup_percent=p.percent)
+            self._status.update(model_setup=SETUP_DOWNLOADING, setup_note=p.message, setup_percent=p.percent,
+                                setup_eta_s=p.eta_s)

@@ -82,7 +82,8 @@ class Status:
     message: str = ""
     model_setup: str = ""  # "" (nothing to do) | needed | downloading | failed: getting the cloned voice's model
     setup_note: str = ""  # one line about it, e.g. "Downloading the cloned voice: 43 %, 2 min left"
-    setup_percent: int | None = None  # the download's whole percent (the menu's line; the tooltip has the note)
+    setup_percent: int | None = None  # the download's whole percent and its ETA, for the menu's coarser line
+    setup_eta_s: float | None = None
 
 
 Listener = Callable[[Status, Status], None]

@@ -6,12 +6,23 @@ thread; that wiring is proven under X11 in test_tray_x11.py). Everything else he
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from daemon.desktop.traybackend import tray_available
-from daemon.desktop.traymenu import TOOLTIP_MAX, Entry, Handlers, MenuModel, build_menu, find, same_voice, tooltip
+from daemon.desktop.traymenu import (
+    TOOLTIP_MAX,
+    Entry,
+    Handlers,
+    MenuModel,
+    build_menu,
+    download_line,
+    find,
+    same_voice,
+    tooltip,
+)
 from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
 
 
@@ -114,9 +125,12 @@ def test_a_missing_model_puts_getting_it_first_and_the_download_shows_its_progre
     assert rec.calls == [("get_model", ())]
 
     note = "Downloading the cloned voice: 43 %, 2 min left"
-    status = Status(tier=Tier.EDGE, model_setup=SETUP_DOWNLOADING, setup_note=note, setup_percent=43)
+    status = Status(tier=Tier.EDGE, model_setup=SETUP_DOWNLOADING, setup_note=note, setup_percent=43,
+                    setup_eta_s=131.0)
     downloading = build_menu(status, MODEL, rec.handlers())
-    assert texts(downloading)[:4] == ["Downloading the cloned voice: 43 %", "Cancel download", "-", "Ask…"]
+    assert texts(downloading)[:4] == [note, "Cancel download", "-", "Ask…"]
+    assert download_line(dataclasses.replace(status, setup_eta_s=128.0)) == note, "same minute: no rebuild"
+    assert download_line(dataclasses.replace(status, setup_eta_s=40.0)).endswith("43 %, under a minute left")
     assert not downloading[0].enabled, "the progress line is information, not a command"
     downloading[1].action()  # type: ignore[misc]
     assert rec.calls[-1] == ("cancel_download", ())

@@ -132,10 +132,13 @@ def tooltip(s: Status) -> str:
 
 
 def download_line(s: Status) -> str:
-    """The menu's progress line: whole percents only (the tooltip has the ETA), so an open menu is rebuilt at
-    most once per percent."""
-    pct = "…" if s.setup_percent is None else f": {s.setup_percent} %"
-    return f"Downloading the cloned voice{pct}"
+    """The menu's progress line, coarser than the tooltip's (whole percents, whole minutes), so an open menu is
+    rebuilt at most once per percent or minute, never on every tick."""
+    if s.setup_percent is None:
+        return "Downloading the cloned voice…"
+    eta = s.setup_eta_s
+    left = "" if eta is None else (", under a minute left" if eta < 60 else f", {round(eta / 60)} min left")
+    return f"Downloading the cloned voice: {s.setup_percent} %{left}"
 
 
 def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
