@@ -38,8 +38,9 @@ NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformer
 WIN_EXTRAS = {"pywin32", "comtypes"}
 PINS = ROOT / "constraints-win.txt"
 CI_PINS = ROOT / "constraints-ci.txt"
-# Run pytest under Windows CPython (not product dependencies, so not in requirements-win.txt).
-LANE_TOOLS = ["pytest", "pytest-timeout"]
+# Run pytest under Windows CPython (not product dependencies, so not in requirements-win.txt); pip and setuptools
+# build and install VoxTray's wheel on Windows, offline (tests_win/test_pip_install.py).
+LANE_TOOLS = ["pytest", "pytest-timeout", "pip", "setuptools"]
 # Wine 8.0 lacks ucrtbase.crealf, which numpy 2.x imports.
 OVERRIDES = {"numpy": "numpy==1.26.4"}
 # Markers as the embeddable CPython 3.11.9 for win_amd64 evaluates them.
