@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from daemon import paths
 from daemon.settings import XTTS_MODEL_ID, Settings
 
-OK, WARN, FAIL = "ok", "warn", "FAIL"
+OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 AUDIO_EXTS = {".wav", ".mp3", ".flac", ".ogg", ".m4a"}
 
 
@@ -205,9 +205,16 @@ CHECKS: list[Callable[[Settings], Check]] = [
 ]
 
 
-def run_checks(settings: Settings) -> list[Check]:
+# Checks that reach beyond this computer, and their names: `doctor --offline` skips them.
+NETWORK_CHECKS: dict[Callable[[Settings], Check], str] = {check_edge: "edge-tts", check_llm: "remote LLM"}
+
+
+def run_checks(settings: Settings, offline: bool = False) -> list[Check]:
     results = []
     for fn in CHECKS:
+        if offline and fn in NETWORK_CHECKS:
+            results.append(Check(NETWORK_CHECKS[fn], SKIP, "not checked (--offline: nothing leaves this computer)"))
+            continue
         try:
             results.append(fn(settings))
         except Exception as exc:  # a check must never crash the doctor

@@ -67,12 +67,12 @@ def test_ask_audio_sends_the_recognised_question_and_speaks_the_answer(whisper_b
 
 
 def test_doctor_lists_the_microphone_and_the_speech_model(whisper_base: Path, alsa_capture, tmp_path: Path) -> None:
-    proc = run_daemon(tmp_path, {"stt_model": str(whisper_base), "input_device": "voxtray_mic"}, "doctor",
+    proc = run_daemon(tmp_path, {"stt_model": str(whisper_base), "input_device": "voxtray_mic"}, "doctor", "--offline",
                       env=alsa_capture.env)
     lines = {line.split("]", 1)[1].split()[0]: line for line in proc.stdout.splitlines() if line.strip().startswith("[")}
     assert "[  ok] microphone" in lines["microphone"] and "voxtray_mic" in lines["microphone"], proc.stdout
     assert "[  ok] speech model" in lines["speech"] and str(whisper_base) in lines["speech"], proc.stdout
-    proc = run_daemon(tmp_path, {"stt_model": "small.en", "input_device": "no-such-mic"}, "doctor",
+    proc = run_daemon(tmp_path, {"stt_model": "small.en", "input_device": "no-such-mic"}, "doctor", "--offline",
                       env=dict(alsa_capture.env, HF_HUB_OFFLINE="1"))
     assert "no usable input device: asking by voice is off (typing works)" in proc.stdout
     assert "input_device 'no-such-mic' was not found" in proc.stdout

@@ -164,7 +164,7 @@ def test_voxtray_exe_runs_from_any_folder_and_keeps_its_files_in_the_user_folder
     version = run([voxtray, "--version"], env, cwd, timeout=60)
     assert version.returncode == 0 and version.stdout.strip() == f"VoxTray {__version__}", version
 
-    doctor = run([voxtray, "doctor"], env, cwd)
+    doctor = run([voxtray, "doctor", "--offline"], env, cwd)
     out, settings_file = doctor.stdout, user["config"] / "settings.json"
     assert doctor.returncode in (0, 1) and "Traceback" not in doctor.stderr, out + doctor.stderr
     assert out.startswith(f"VoxTray doctor (settings: {settings_file})"), out

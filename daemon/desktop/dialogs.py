@@ -179,7 +179,7 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
 
 
 Report = list[tuple[str, str, str, str]]  # (name, state "ok"/"warn"/"FAIL", detail, fix)
-MARKS = {"ok": "✔", "warn": "!", "FAIL": "✖"}
+MARKS = {"ok": "✔", "warn": "!", "FAIL": "✖", "skip": "–"}
 
 
 def show_setup_report(run: Callable[[], Report]) -> None:
