@@ -4,7 +4,9 @@ limits, the action thread outliving a failing command, the multi-size icon picke
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
+import time
 from ctypes import wintypes
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +20,8 @@ from daemon.desktop import traywin32
 from daemon.desktop.tray import Tray
 from daemon.errors import VoxTrayError
 from daemon.status import StatusBus, Tier
+from tests_win import winutil
+from tests_win.daemon_proc import PYSTRAY_WM_NOTIFY, WM_RBUTTONUP, choose
 from tests_win.winutil import wait_for
 
 
@@ -126,3 +130,25 @@ def test_the_icon_is_a_multi_size_ico_loaded_at_the_small_icon_size(tmp_path: Pa
     finally:
         tray.stop()
         thread.join(20)
+
+
+def test_a_menu_open_while_the_status_changes_still_runs_the_chosen_item() -> None:
+    """The render thread rebuilds the menu on every status change (during start-up, several a second); pystray
+    destroyed the HMENU the open popup was tracking, so the user's click (here: Quit) was lost."""
+    tray, actions, thread, bus = run_tray()
+    try:
+        icon = wait_for(lambda: [w for w in winutil.find(lambda w: w.pid == os.getpid())
+                                 if w.cls.endswith("SystemTrayIcon") and w.title != traywin32.MENU_WINDOW_TITLE],
+                        30, "our tray window")[0]  # (its title reads as '' from another thread of this process)
+        winutil.post(icon.hwnd, PYSTRAY_WM_NOTIFY, 0, WM_RBUTTONUP)
+        menu = wait_for(lambda: winutil.find(lambda w: w.pid == os.getpid() and w.cls == "#32768" and w.visible),
+                        15, "the tray menu to open")[0]
+        before = tray.menu
+        bus.update(llm_url="http://127.0.0.1:9", llm_ok=False, llm_note="changed while the menu is open")
+        wait_for(lambda: tray.menu is not before, 10, "the render thread to rebuild the menu")
+        time.sleep(0.3)  # the rebuilt menu reaches pystray
+        choose(menu.hwnd, "Quit")
+        wait_for(lambda: "quit" in actions.calls, 10, "Quit, chosen in the open menu, to run")
+    finally:
+        tray.stop()
+        thread.join(10)

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,9 @@ def icon_class(base: type[Any], on_end_session: Callable[[], None] | None = None
         _icon_handle: Any
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._menu_lock = threading.Lock()
+            self._tracking = False  # the popup menu is open (TrackPopupMenuEx runs on the tray's thread)
+            self._menu_stale = False  # a menu change came meanwhile: applied once the popup closes
             super().__init__(*args, **kwargs)
             self._message_handlers.update({
                 WM_QUERYENDSESSION: lambda _w, _l: 1,
@@ -95,6 +99,32 @@ def icon_class(base: type[Any], on_end_session: Callable[[], None] | None = None
 
                 ctypes.windll.user32.SetWindowTextW(hwnd, WINDOW_TITLE if self._hwnd is None else MENU_WINDOW_TITLE)
             return hwnd
+
+        def _update_menu(self) -> None:
+            """pystray rebuilds the HMENU on every change, from the caller's thread, destroying the one an open
+            popup is tracking: the user's click was lost (the status changes several times a second at start-up).
+            While the popup is open the change waits; it is applied when the popup closes."""
+            with self._menu_lock:
+                if self._tracking:
+                    self._menu_stale = True
+                    return
+                super()._update_menu()
+
+        def _on_notify(self, wparam: int, lparam: int) -> Any:
+            from pystray._util import win32
+
+            if lparam != win32.WM_RBUTTONUP:
+                return super()._on_notify(wparam, lparam)
+            with self._menu_lock:
+                self._tracking = True
+            try:
+                return super()._on_notify(wparam, lparam)  # shows the popup, runs the chosen item's callback
+            finally:
+                with self._menu_lock:
+                    self._tracking = False
+                    stale, self._menu_stale = self._menu_stale, False
+                    if stale:
+                        super()._update_menu()
 
         def _on_end_session(self, wparam: int, _lparam: int) -> int:
             if wparam and on_end_session is not None:
