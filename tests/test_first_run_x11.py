@@ -66,6 +66,7 @@ def test_accept_in_the_dialog_downloads_with_progress_resumes_a_drop_and_turns_g
     env = {**x11.env, "VOXTRAY_TEST_EDGE_WSS": refused_url().replace("http", "ws") + "/edge/v1",
            "VOXTRAY_TEST_NVML_FILE": str(nvml), "VOXTRAY_DATA_DIR": str(data),
            "VOXTRAY_LOG_DIR": str(tmp_path / "profile" / "logs"), "COQUI_TOS_AGREED": ""}
+    x11.wait_tray_empty()
     proc = subprocess.Popen([sys.executable, "-m", "tests.daemon_child", "--settings", str(path), "run"], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

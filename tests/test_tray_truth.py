@@ -40,6 +40,7 @@ def start_daemon(x11: X11Session, tmp_path: Path) -> Iterator[Any]:
         if nvml_free_mb is not None:
             nvml.write_text(str(nvml_free_mb))
             env["VOXTRAY_TEST_NVML_FILE"] = str(nvml)
+        x11.wait_tray_empty()
         proc = subprocess.Popen([sys.executable, "-m", "tests.daemon_child", "--settings", str(path), "run"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(proc)

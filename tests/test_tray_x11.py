@@ -78,6 +78,7 @@ class TrayChild:
 
 @pytest.fixture
 def tray_child(x11: X11Session) -> Any:
+    x11.wait_tray_empty()
     child = TrayChild(x11)
     try:
         ready = child.expect(timeout=30, event="ready")
