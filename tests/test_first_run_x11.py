@@ -77,7 +77,7 @@ def test_accept_in_the_dialog_downloads_with_progress_resumes_a_drop_and_turns_g
         print("notification:", told[0])
         assert model.gets("model.pth") == [], "nothing is downloaded before the licence is accepted"
 
-        x, y, w, h = x11.tray_icons()[0]
+        x, y, w, h = x11.icon()
         x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
         wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup")
         x11.xdotool("key", "Down")  # the first item: Get the cloned voice (XTTS v2)…

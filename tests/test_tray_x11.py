@@ -134,7 +134,7 @@ def test_icon_colour_follows_the_status_bus_green_amber_red_green(x11: X11Sessio
     shots.append(show_tier(x11, tray_child, out / "3-red-system.png", "red", tier="system", tier_reason="offline"))
     shots.append(show_tier(x11, tray_child, out / "4-green-xtts.png", "green", tier="xtts", tier_reason=""))
     # a strip of the tray corner of each shot, for a quick look
-    x, y, w, h = x11.tray_icons()[0]
+    x, y, w, h = x11.icon()
     crops = [Image.open(p).crop((x - 8, 0, x + w + 8, y + h + 8)) for p in shots]
     strip = Image.new("RGB", (sum(c.width for c in crops), crops[0].height), "white")
     for i, c in enumerate(crops):
@@ -168,7 +168,7 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
     assert [i["text"] for i in menu][:5] == ["Ask…", "Ask by voice", "Stop speaking", "Voices", "Engine"]
     voices = [i["text"] for i in menu[3]["submenu"]]
     assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
-    x, y, w, h = x11.tray_icons()[0]
+    x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
@@ -216,7 +216,7 @@ def test_menu_items_called_directly_reach_the_actions(tray_child: TrayChild) -> 
 
 
 def test_quit_from_the_menu_stops_every_thread(x11: X11Session, tray_child: TrayChild) -> None:
-    x, y, w, h = x11.tray_icons()[0]
+    x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
     x11.xdotool("key", "Up")  # from the top of a fresh menu, Up wraps to the last item: Quit
