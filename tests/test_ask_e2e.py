@@ -7,9 +7,10 @@ Player (sounddevice/PortAudio) -> the ALSA capture. Then barge-in and the stop h
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
-import numpy as np
 import pytest
 
 from daemon.assistant import Assistant
@@ -20,6 +21,7 @@ from daemon.settings import Settings
 from daemon.speech.player import Player
 from daemon.speech.stack import build
 from daemon.status import StatusBus
+from tests.fixtures.audio import loud
 from tests.fixtures.llm_server import warm
 from tests.waits import until
 
@@ -27,8 +29,24 @@ QUESTION = "Why is the sky blue?"
 LONG_ANSWER = [w + " " for w in ["The", "sky", "looks", "blue", "because", "the", "air", "scatters", "short", "blue", "waves", "of", "sunlight", "much", "more", "than", "red", "ones,", "so", "blue", "light", "reaches", "your", "eyes", "from", "every", "part", "of", "the", "sky.", "At", "sunset", "the", "light", "travels", "through", "more", "air,", "the", "blue", "is", "scattered", "away,", "and", "the", "remaining", "light", "looks", "orange", "and", "red.", "That", "is", "also", "why", "distant", "mountains", "look", "a", "little", "blue", "on", "a", "clear", "day."]]
 
 
-def loud(x: np.ndarray, thr: float = 0.02) -> int:
-    return int(np.count_nonzero(np.abs(x) > thr))
+@contextmanager
+def running_desk(settings: Settings, rate: int, talk: Callable[..., Any] | None = None) -> Iterator[tuple]:
+    """The daemon's ask path, real from the hotkeys to the speaker: system voice -> Player at `rate`, the
+    assistant, AskFlow on pynput (and asking by voice when `talk(settings, assistant, status)` makes it).
+    Yields (assistant, flow, voice_ask or None, status)."""
+    status = StatusBus()
+    stack = build(settings, status, Player(sample_rate=rate), probe=False)
+    warm(stack.engines["system"])
+    assistant = Assistant(LLMClient(settings), Conversation(settings.history_turns), stack.pipeline, status)
+    voice = talk(settings, assistant, status) if talk is not None else None
+    flow = AskFlow(settings, assistant, backend="pynput", talk=voice)
+    flow.start()
+    try:
+        yield assistant, flow, voice, status
+    finally:
+        flow.stop()
+        assistant.close()
+        stack.close()
 
 
 @pytest.fixture
@@ -36,18 +54,8 @@ def desk(ask_display, alsa_capture, llm_server) -> Iterator[tuple]:
     srv = llm_server(api="ollama", tokens=LONG_ANSWER, delay_s=0.02)
     settings = Settings(remote_llm_url=srv.url, engine="system", use_local_cloning=False,
                         output_sample_rate=alsa_capture.rate, llm_idle_timeout_s=5.0)
-    status = StatusBus()
-    stack = build(settings, status, Player(sample_rate=alsa_capture.rate), probe=False)
-    warm(stack.engines["system"])
-    assistant = Assistant(LLMClient(settings), Conversation(settings.history_turns), stack.pipeline, status)
-    flow = AskFlow(settings, assistant, backend="pynput")
-    flow.start()
-    try:
+    with running_desk(settings, alsa_capture.rate) as (assistant, flow, _talk, status):
         yield srv, assistant, flow, status
-    finally:
-        flow.stop()
-        assistant.close()
-        stack.close()
 
 
 def ask_through_the_box(display, question: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,29 +12,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from daemon.assistant import Assistant
-from daemon.brain.client import LLMClient
-from daemon.brain.conversation import Conversation
-from daemon.desktop.ask_flow import AskFlow
 from daemon.listen.talk import VoiceAsk
 from daemon.settings import Settings
-from daemon.speech.player import Player
-from daemon.speech.stack import build
-from daemon.status import Activity, StatusBus
-from tests.fixtures.llm_server import warm
+from daemon.status import Activity
+from tests.fixtures.audio import loud
 from tests.fixtures.whisper import espeak_wav, word_error_rate
-from tests.test_ask_e2e import LONG_ANSWER
+from tests.test_ask_e2e import LONG_ANSWER, running_desk
 from tests.waits import until
 
 QUESTION = "What is the capital city of Australia?"
 LJ_TEXT = "produced the block books, which were the immediate predecessors of the true printed book,"
-
-
-def loud(x: np.ndarray, thr: float = 0.02) -> int:
-    return int(np.count_nonzero(np.abs(x) > thr))
 
 
 @pytest.fixture
@@ -43,19 +32,9 @@ def voice_desk(ask_display, alsa_capture, llm_server, recognizer) -> Iterator[tu
     settings = Settings(remote_llm_url=srv.url, engine="system", use_local_cloning=False,
                         output_sample_rate=alsa_capture.rate, llm_idle_timeout_s=5.0, hotkey_talk="ctrl+alt+enter",
                         talk_mode="hold", input_device="voxtray_mic")
-    status = StatusBus()
-    stack = build(settings, status, Player(sample_rate=alsa_capture.rate), probe=False)
-    warm(stack.engines["system"])
-    assistant = Assistant(LLMClient(settings), Conversation(settings.history_turns), stack.pipeline, status)
-    talk = VoiceAsk(settings, assistant, status, recognizer=recognizer)
-    flow = AskFlow(settings, assistant, backend="pynput", talk=talk)
-    flow.start()
-    try:
+    with running_desk(settings, alsa_capture.rate,
+                      talk=lambda s, a, st: VoiceAsk(s, a, st, recognizer=recognizer)) as (assistant, _flow, talk, status):
         yield srv, assistant, talk, status
-    finally:
-        flow.stop()
-        assistant.close()
-        stack.close()
 
 
 def test_hold_to_talk_asks_by_voice_then_barge_in_cancel_and_tray_toggle(

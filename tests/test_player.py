@@ -10,7 +10,7 @@ import pytest
 from daemon.audio import read_wav
 from daemon.errors import AudioDeviceError
 from daemon.speech.player import Player, WavSink
-from tests.fixtures.audio import AlsaCapture
+from tests.fixtures.audio import AlsaCapture, loud
 
 
 def tone(freq: float, seconds: float, rate: int, amp: float = 0.4) -> np.ndarray:
@@ -21,10 +21,6 @@ def tone(freq: float, seconds: float, rate: int, amp: float = 0.4) -> np.ndarray
 def dominant_freq(x: np.ndarray, rate: int) -> float:
     spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
     return float(np.argmax(spec) * rate / x.size)
-
-
-def loud(x: np.ndarray, thr: float = 0.02) -> int:
-    return int(np.count_nonzero(np.abs(x) > thr))
 
 
 def test_played_audio_reaches_the_device_resampled_and_complete(alsa_capture: AlsaCapture) -> None:
