@@ -72,7 +72,7 @@ def resolve_device(settings: Settings) -> str:
     )
 
 
-def resolve_folder(settings: Settings, progress: Progress | None = None) -> Path:
+def resolve_folder(settings: Settings) -> Path:
     """The local model folder for settings.xtts_model_path: the user's folder, else the copy VoxTray downloaded
     (`python -m daemon model get`, or the tray). Nothing is downloaded here."""
     raw = settings.xtts_model_path.strip()
@@ -153,7 +153,7 @@ def acquire(settings: Settings, progress: Progress | None = None) -> LoadedModel
             "on Windows the CUDA torch first, see the README)."
         ) from None
     device = resolve_device(settings)
-    folder = resolve_folder(settings, progress)
+    folder = resolve_folder(settings)
     key = (str(folder.resolve()), device)
     with _registry_lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())
