@@ -147,8 +147,9 @@ def check_llm(s: Settings) -> Check:
 
 def check_model(s: Settings) -> Check:
     from daemon.download import human_bytes, model_folder, model_status, validate_folder
+    from daemon.download.manifest import how_to_get
 
-    get = f"right-click the tray icon > Get the cloned voice (XTTS v2)…, or run `{paths.command()} model get`"
+    get = how_to_get()
     raw = s.xtts_model_path.strip()
     status = model_status(s)
     size = human_bytes(status.total_bytes) if status.total_bytes else "about 1.9 GB"

@@ -1,7 +1,7 @@
 """Getting the cloned voice's model in a running daemon: say when it is missing, accept + download in the
 background with progress on the Status bus, or use a folder the user picked; when it is there, load XTTS.
 
-No GUI here: the tray asks the questions (desktop/firstrun.py) and calls these verbs; the CLI has `model get`.
+No GUI here: the tray asks the questions (desktop/dialogs.py) and calls these verbs; the CLI has `model get`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import paths
 from daemon import settings as settings_mod
 from daemon.download import (
     LICENSE_NAME,
@@ -26,6 +25,7 @@ from daemon.download import (
     model_status,
     validate_folder,
 )
+from daemon.download.manifest import how_to_get
 from daemon.errors import SettingsError
 from daemon.settings import Settings
 from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, StatusBus
@@ -78,8 +78,7 @@ class ModelSetup:
             self.start_download()
             return
         self._status.update(model_setup=SETUP_NEEDED, setup_note="The cloned voice needs a one-time download")
-        self._tell(f"The cloned voice needs the XTTS v2 model (a one-time download): right-click the tray icon > "
-                   f"{GET_MODEL_ITEM}, or run `{paths.command()} model get`.")
+        self._tell(f"The cloned voice needs the XTTS v2 model (a one-time download): {how_to_get()}.")
 
     def busy(self) -> bool:
         """True while the model is missing or downloading (XTTS cannot load yet)."""

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from daemon import paths
 from daemon.download import store
 from daemon.download.errors import Cancelled, DownloadError, NotFoundError, RefusedError, TransientError
 from daemon.download.fetch import Fetcher, Remote, read_meta
@@ -30,6 +29,7 @@ from daemon.download.manifest import (
     PINNED_MD5,
     ModelFile,
     file_url,
+    how_to_get,
     human_bytes,
     is_default_source,
     license_accepted,
@@ -51,8 +51,7 @@ OnProgress = Callable[[DownloadProgress], None]
 
 def refusal_message() -> str:
     return (f"The cloned voice (XTTS v2) is under the {LICENSE_NAME}, which has not been accepted yet: accept it "
-            f"in the tray (right-click the icon > Get the cloned voice (XTTS v2)…) or run `{paths.command()} model "
-            "get`.")
+            f"({how_to_get()}).")
 
 
 def _same_file(meta: Remote, remote: Remote) -> bool:

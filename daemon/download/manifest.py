@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from daemon import paths
 from daemon.settings import XTTS_DOWNLOAD_URL, Settings
+from daemon.status import GET_MODEL_ITEM
 
 LICENSE_NAME = "Coqui Public Model License (CPML)"
 LICENSE_URL = "https://coqui.ai/cpml"
@@ -67,6 +69,11 @@ def is_default_source(settings: Settings) -> bool:
 
 def file_url(settings: Settings, name: str) -> str:
     return source_url(settings) + name
+
+
+def how_to_get() -> str:
+    """The two ways to get the model, for every message that says it is missing."""
+    return f"right-click the tray icon > {GET_MODEL_ITEM}, or run `{paths.command()} model get`"
 
 
 def license_accepted(settings: Settings) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from daemon import paths
 from daemon.download import installed_folder, validate_folder
-from daemon.download.manifest import REQUIRED_FILES
+from daemon.download.manifest import REQUIRED_FILES, how_to_get
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError
 from daemon.settings import XTTS_MODEL_ID, Settings
 
@@ -88,8 +88,8 @@ def resolve_folder(settings: Settings) -> Path:
         return folder
     if raw.startswith("tts_models/"):
         raise EngineUnavailableError(
-            "The cloned voice (XTTS v2, about 1.9 GB) is not downloaded yet: right-click the tray icon > Get the "
-            f"cloned voice (XTTS v2)…, or run `{paths.command()} model get`. Or set xtts_model_path to a folder "
+            f"The cloned voice (XTTS v2, about 1.9 GB) is not downloaded yet: {how_to_get()}. Or set "
+            "xtts_model_path to a folder "
             f"holding {', '.join(REQUIRED_FILES)}."
         )
     raise EngineUnavailableError(
