@@ -8,12 +8,14 @@ import importlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from daemon import __version__, paths
 from daemon.cli import VERBS
 from daemon.cli.common import fail
-from daemon.errors import VoxTrayError
+from daemon.errors import MissingRuntimeError, VoxTrayError
 from daemon.logs import capture_stray_output, has_console, setup_logging
+from daemon.winruntime import explain_import_error
 
 log = logging.getLogger("daemon")
 
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     capture_stray_output()
     signal.signal(signal.SIGTERM, _terminate)  # like Ctrl+C: what was spoken so far is still written (--out)
     try:
-        code: int = args.func(args)
+        code: int = _explained(args.func, args)
         return code
     except VoxTrayError as exc:
         log.error("%s", exc)
@@ -63,6 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         log.critical("VoxTray stopped because of an unexpected error", exc_info=True)
         _tell(f"stopped because of an unexpected error ({type(exc).__name__}: {exc}); details are in the log.")
         return 1
+
+
+def _explained(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a verb; a library that cannot load for lack of the Visual C++ Redistributable becomes its sentence."""
+    try:
+        return func(args)
+    except (ImportError, OSError) as exc:
+        why = explain_import_error(exc)
+        if why is None:
+            raise
+        log.warning("%s: %s", type(exc).__name__, exc)
+        raise MissingRuntimeError(why) from None
 
 
 def _tolerant_output() -> None:

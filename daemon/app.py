@@ -18,12 +18,14 @@ from typing import Any
 
 from daemon import __version__, paths
 from daemon import settings as settings_mod
+from daemon.audio import ensure_resampler
 from daemon.desktop.opener import open_path
 from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.settings import Settings
 from daemon.speech.player import AudioSink, DeviceRetrySink, Player
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
+from daemon.winruntime import explain_import_error
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class App:
         log.info("VoxTray %s starting (settings %s)", __version__, self.settings_path)
         s, status = self.settings, self.status
         status.update(tier=Tier.STARTING, voice=s.reference_path.stem, llm_url=s.remote_llm_url)
+        ensure_resampler()
 
         sink: AudioSink
         try:
@@ -194,9 +197,12 @@ class App:
             def starter() -> None:
                 try:
                     self.start()
+                except VoxTrayError as exc:
+                    log.error("start-up failed: %s", exc)
+                    self._message(f"VoxTray could not start: {exc}")
                 except Exception as exc:
                     log.exception("start-up failed")
-                    self._message(f"VoxTray could not start: {exc}")
+                    self._message(f"VoxTray could not start: {explain_import_error(exc) or exc}")
 
             self._starter = threading.Thread(target=starter, name="startup", daemon=True)
             self._starter.start()

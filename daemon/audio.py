@@ -1,4 +1,7 @@
-"""Small audio helpers shared by engines, player and tools: conversion, resampling, fades, WAV files."""
+"""Small audio helpers shared by engines, player and tools: conversion, resampling, fades, WAV files.
+
+soxr is imported at first use (`winruntime.require`): without the Visual C++ Redistributable it cannot load.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import wave
 from pathlib import Path
 
 import numpy as np
-import soxr
+
+from daemon.winruntime import require
 
 FADE_S = 0.005
 
@@ -30,11 +34,16 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
+def ensure_resampler() -> None:
+    """Load soxr now: every voice is resampled, so without it nothing speaks (MissingRuntimeError says why)."""
+    require("soxr")
+
+
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """Whole-buffer high-quality resampling."""
     if src_rate == dst_rate or samples.size == 0:
         return samples.astype(np.float32, copy=False)
-    return np.asarray(soxr.resample(samples.astype(np.float32), src_rate, dst_rate), dtype=np.float32)
+    return np.asarray(require("soxr").resample(samples.astype(np.float32), src_rate, dst_rate), dtype=np.float32)
 
 
 class StreamResampler:
@@ -43,7 +52,8 @@ class StreamResampler:
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate = src_rate
         self.dst_rate = dst_rate
-        self._stream = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32")
+        self._stream = None if src_rate == dst_rate else require("soxr").ResampleStream(
+            src_rate, dst_rate, 1, dtype="float32")
 
     def process(self, chunk: np.ndarray, last: bool = False) -> np.ndarray:
         if self._stream is None:

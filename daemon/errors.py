@@ -53,3 +53,7 @@ class VoiceError(VoxTrayError):
 
 class LLMError(VoxTrayError):
     """The remote LLM could not answer."""
+
+
+class MissingRuntimeError(VoxTrayError):
+    """A native library cannot load because Windows lacks the Visual C++ Redistributable (daemon.winruntime)."""

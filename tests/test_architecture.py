@@ -12,7 +12,7 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
     listen         microphone + speech recognition        base only
     setup          modelsetup: the model's first run       download + base (the tray asks; app.py wires)
     voices         voice library (VoiceRef, decoding)     base only
-    base           errors, status, settings, fsio, logs, instance, paths, audio, net
+    base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ LAYER_OF_TOP = {
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
     "voices": "voices", "voices_io": "voices", "voices_check": "voices", "download": "download",
 }
-BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", ""}
+BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", ""}
 ALLOWED: dict[str, set[str]] = {
     "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "setup", "download",
               "base"},

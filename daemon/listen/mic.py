@@ -21,6 +21,7 @@ import numpy as np
 from daemon import paths
 from daemon.errors import AudioDeviceError
 from daemon.listen import RATE
+from daemon.winruntime import require
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,7 @@ class _Resampler:
     """Block-by-block resampling with soxr's state carried across blocks (no edge artefacts)."""
 
     def __init__(self, src: int, dst: int) -> None:
-        import soxr
-
-        self._stream = None if src == dst else soxr.ResampleStream(src, dst, 1, dtype="float32")
+        self._stream = None if src == dst else require("soxr").ResampleStream(src, dst, 1, dtype="float32")
 
     def process(self, block: np.ndarray) -> np.ndarray:
         block = np.asarray(block, dtype=np.float32)

@@ -34,6 +34,7 @@ import numpy as np
 from daemon import paths
 from daemon.errors import EngineUnavailableError, SettingsError
 from daemon.listen import RATE
+from daemon.winruntime import explain_import_error
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +208,10 @@ class Recognizer:
                 self.state, self.error = "failed", str(exc)
                 raise
             except Exception as exc:  # RuntimeError from CTranslate2, ImportError, ...
-                self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
-                raise RecognizerError(f"the speech model could not be loaded ({self.error}); check stt_model "
-                                      f"and `{paths.command()} doctor`.") from None
+                why = explain_import_error(exc)  # ctranslate2 without msvcp140.dll: name the Redistributable
+                self.state, self.error = "failed", why or f"{type(exc).__name__}: {exc}"
+                raise RecognizerError(why or f"the speech model could not be loaded ({self.error}); check "
+                                      f"stt_model and `{paths.command()} doctor`.") from None
             self._transcribe_locked(np.zeros(RATE // 2, dtype=np.float32))  # first call pays one-time costs
             self.load_s = time.monotonic() - t0
             self.state = "warm"

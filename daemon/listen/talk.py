@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from daemon.errors import AudioDeviceError, VoxTrayError
+from daemon.errors import AudioDeviceError, MissingRuntimeError, VoxTrayError
 from daemon.listen.mic import Microphone
 from daemon.listen.recognizer import Recognizer
 from daemon.listen.session import AudioSource, Heard, Listening
@@ -113,7 +113,7 @@ class VoiceAsk:
                     on_partial=self._partial, on_done=self._done, keep_audio=self.settings.talk_debug_audio,
                 )
                 session.start()
-            except AudioDeviceError as exc:
+            except (AudioDeviceError, MissingRuntimeError) as exc:
                 log.warning("asking by voice: %s", exc)
                 self.status.update(message=str(exc))
                 if self.box is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from daemon.listen import RATE
+from daemon.winruntime import require
 
 FRAME = 512
 CONTEXT = 64
@@ -25,10 +26,9 @@ FRAME_S = FRAME / RATE
 
 
 def load_model() -> object:
-    """faster-whisper's Silero VAD model (loaded once per process)."""
-    from faster_whisper.vad import get_vad_model
-
-    return get_vad_model()
+    """faster-whisper's Silero VAD model (loaded once per process); MissingRuntimeError when onnxruntime or
+    ctranslate2 cannot load for lack of the Visual C++ Redistributable."""
+    return require("faster_whisper.vad").get_vad_model()
 
 
 class SpeechDetector:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.audio import ensure_resampler
 from daemon.settings import Settings
 from daemon.speech import stack as speech_stack
 from daemon.speech.player import AudioSink, Player, WavSink
@@ -66,6 +67,7 @@ def speak_once(
     settings: Settings, text: str, engine: str | None = None, voice: str | None = None, out: Path | None = None
 ) -> OneShotResult:
     """Speak text (engine forced or chosen by health) into the speakers or a WAV file; blocks until done."""
+    ensure_resampler()
     if engine is not None:
         settings = settings.model_copy(update={"engine": engine})
     forced = settings.engine != "auto"

@@ -22,6 +22,7 @@ from daemon.download import installed_folder, validate_folder
 from daemon.download.manifest import REQUIRED_FILES, how_to_get
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError
 from daemon.settings import XTTS_MODEL_ID, Settings
+from daemon.winruntime import explain_import_error
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,10 @@ def acquire(settings: Settings, progress: Progress | None = None) -> LoadedModel
         import TTS  # noqa: F401
     except (ImportError, OSError, RuntimeError) as exc:  # torchaudio/torchcodec: OSError (built for another
         # torch) or RuntimeError (torchcodec on Windows when FFmpeg's DLLs are missing)
+        why = explain_import_error(exc)  # torch without msvcp140.dll: name the Redistributable
         raise EngineUnavailableError(
-            f"XTTS cannot run: {exc}. Install the requirements (pip install -r requirements.txt; "
-            "on Windows the CUDA torch first, see the README)."
+            f"XTTS cannot run: {why}" if why else f"XTTS cannot run: {exc}. Install the requirements (pip install "
+            "-r requirements.txt; on Windows the CUDA torch first, see the README)."
         ) from None
     device = resolve_device(settings)
     folder = resolve_folder(settings)
