@@ -13,10 +13,22 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from daemon import paths
+from daemon.gpu import torchbuild
 from daemon.settings import XTTS_MODEL_ID, Settings
+from daemon.winruntime import (
+    MAX_PATH,
+    REDIST_FIX,
+    REDIST_NAME,
+    explain_import_error,
+    long_paths_enabled,
+    msvcp140_loadable,
+)
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 AUDIO_EXTS = {".wav", ".mp3", ".flac", ".ogg", ".m4a"}
+# The deepest file below the environment folder (Lib\site-packages\transformers\models\..., measured): with
+# the folder's own path it must stay under MAX_PATH unless long paths are on.
+DEEPEST_PACKAGE_FILE = 150
 
 
 @dataclass
@@ -33,19 +45,95 @@ def check_python(_s: Settings) -> Check:
     return Check("Python", state, f"{platform.python_version()} ({sys.executable})", "use Python 3.10-3.12")
 
 
+def check_vc_redist(_s: Settings) -> Check:
+    """Windows: msvcp140.dll must load, or soxr (audio), torch and ctranslate2 cannot."""
+    if msvcp140_loadable():
+        return Check("VC++ runtime", OK, f"msvcp140.dll loads ({REDIST_NAME})")
+    return Check("VC++ runtime", FAIL, f"msvcp140.dll does not load: the {REDIST_NAME} is not installed, so audio "
+                 "(soxr), the cloned voice (torch) and speech recognition (ctranslate2) cannot load", REDIST_FIX)
+
+
+def check_long_paths(_s: Settings) -> Check:
+    """Windows: deep package files under a long install folder need LongPathsEnabled."""
+    enabled = long_paths_enabled()
+    if enabled is None:
+        return Check("long paths", SKIP, "LongPathsEnabled cannot be read")
+    if enabled:
+        return Check("long paths", OK, "LongPathsEnabled is on")
+    longest = len(sys.prefix) + 1 + DEEPEST_PACKAGE_FILE
+    if longest < MAX_PATH:
+        return Check("long paths", OK, f"LongPathsEnabled is off; not needed for {sys.prefix}")
+    return Check("long paths", WARN, f"LongPathsEnabled is off and {sys.prefix} is {len(sys.prefix)} characters "
+                 f"long: package files there reach about {longest}, past Windows' {MAX_PATH}, and fail to install "
+                 "or load", "move VoxTray to a short folder (e.g. C:\\VoxTray) and run setup.bat there, or turn "
+                 "long paths on (PowerShell as administrator: New-ItemProperty -Path "
+                 "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+                 "-PropertyType DWORD -Force), then run setup.bat again")
+
+
 def check_torch(_s: Settings) -> Check:
     try:
         import torch
     except Exception as exc:
+        why = explain_import_error(exc)
+        if why is not None:
+            return Check("torch", FAIL, f"cannot load: {exc}", why)
         return Check("torch", FAIL, f"not importable: {exc}", "install torch (see README, step 1)")
+    if torch.version.cuda is None:
+        driver = torchbuild.driver_version()
+        if driver is not None:
+            return _cpu_build_on_nvidia(torch.__version__, driver)
     if torch.cuda.is_available():
-        return Check("torch", OK, f"{torch.__version__}, CUDA {torch.version.cuda}: {torch.cuda.get_device_name(0)}")
+        name = torch.cuda.get_device_name(0)
+        cap = torch.cuda.get_device_capability(0)
+        arch = list(torch.cuda.get_arch_list())
+        if not torchbuild.runs_on(cap, arch):
+            return _no_kernels(torch.__version__, name, cap, arch)
+        return Check("torch", OK, f"{torch.__version__}, CUDA {torch.version.cuda}: {name} (sm_{cap[0]}{cap[1]})")
+    cuda_fix = "; on Windows install the CUDA build of torch (README)" if sys.platform == "win32" else ""
     return Check(
         "torch",
         WARN,
         f"{torch.__version__}, no CUDA device",
-        "XTTS needs an NVIDIA GPU (or xtts_allow_cpu); on Windows install the CUDA build of torch (README)",
+        f"XTTS needs an NVIDIA GPU (or xtts_allow_cpu){cuda_fix}",
     )
+
+
+def _pip(index: str) -> str:
+    """The exact command, with this environment's python, that installs torch from this CUDA index."""
+    exe = Path(sys.executable)
+    if exe.name.lower() == "pythonw.exe":
+        exe = exe.with_name("python.exe")
+    py = f'"{exe}"' if " " in str(exe) else str(exe)
+    return f"{py} -m {torchbuild.install_command(index)}"
+
+
+def _cpu_build_on_nvidia(version: str, driver: str) -> Check:
+    detail = f"{version} is the CPU build, but this computer has an NVIDIA driver ({driver}): XTTS cannot use the GPU"
+    index = torchbuild.index_for_driver(driver)
+    if index is None:
+        oldest = torchbuild.DRIVER_INDEXES[-1]
+        return Check("torch", WARN, detail, f"update the NVIDIA driver to {oldest[0]} or newer "
+                     f"({torchbuild.DRIVERS_URL}), then: {_pip(oldest[1])}")
+    again = "run setup.bat again (it replaces the CPU build), or: " if sys.platform == "win32" else ""
+    return Check("torch", FAIL, detail, again + _pip(index))
+
+
+def _no_kernels(version: str, name: str, cap: tuple[int, int], arch: list[str]) -> Check:
+    sm = f"sm_{cap[0]}{cap[1]}"
+    detail = (f"{name} is {sm}, but this torch build ({version}) has kernels only for "
+              f"{', '.join(a for a in arch if a.startswith('sm_'))}: XTTS would fail with \"CUDA error: no kernel "
+              "image is available for execution on the device\"")
+    index = torchbuild.index_for_capability(*cap)
+    if index is None:
+        return Check("torch", FAIL, detail, f"install the CUDA build of torch {torchbuild.TORCH_VERSION} made for "
+                     f"{sm} (PyTorch's cu126 or cu128 index)")
+    fix = f"install the {index} build, which has {sm}: {_pip(index)}"
+    oldest = torchbuild.oldest_driver(index)
+    driver = torchbuild.driver_version()
+    if driver is not None and torchbuild.driver_major(driver) < oldest:
+        fix = f"update the NVIDIA driver to {oldest} or newer ({torchbuild.DRIVERS_URL}), then {fix}"
+    return Check("torch", FAIL, detail, fix)
 
 
 def check_gpu(_s: Settings) -> Check:
@@ -201,25 +289,33 @@ def check_hotkeys(s: Settings) -> Check:
 
 
 CHECKS: list[Callable[[Settings], Check]] = [
-    check_python, check_torch, check_gpu, check_audio, check_microphone, check_edge, check_llm, check_model,
+    check_python, check_vc_redist, check_long_paths, check_torch, check_gpu, check_audio, check_microphone, check_edge, check_llm, check_model,
     check_speech_model, check_voices, check_hotkeys,
 ]
 
 
 # Checks that reach beyond this computer, and their names: `doctor --offline` skips them.
 NETWORK_CHECKS: dict[Callable[[Settings], Check], str] = {check_edge: "edge-tts", check_llm: "remote LLM"}
+# Checks of Windows itself: left out elsewhere.
+WINDOWS_CHECKS = {check_vc_redist, check_long_paths}
 
 
 def run_checks(settings: Settings, offline: bool = False) -> list[Check]:
     results = []
     for fn in CHECKS:
+        if fn in WINDOWS_CHECKS and sys.platform != "win32":
+            continue
         if offline and fn in NETWORK_CHECKS:
             results.append(Check(NETWORK_CHECKS[fn], SKIP, "not checked (--offline: nothing leaves this computer)"))
             continue
         try:
             results.append(fn(settings))
         except Exception as exc:  # a check must never crash the doctor
-            results.append(Check(fn.__name__.removeprefix("check_"), FAIL, f"check crashed: {exc}"))
+            name, why = fn.__name__.removeprefix("check_").replace("_", " "), explain_import_error(exc)
+            if why is not None:  # e.g. the audio check importing soxr without msvcp140.dll
+                results.append(Check(name, FAIL, f"cannot load: {exc}", why))
+            else:
+                results.append(Check(name, FAIL, f"check crashed: {exc}"))
     return results
 
 
