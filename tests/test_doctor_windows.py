@@ -181,9 +181,12 @@ def test_the_daemon_says_it_at_start(broken_libs: Path, no_redist: list[str], tm
     from daemon.app import App
 
     app = App(Settings(), tmp_path / "settings.json", headless=True)
-    with pytest.raises(MissingRuntimeError, match=re.escape(f"audio (soxr) cannot load: the {REDIST}")):
-        app.start()  # before any part starts; main() / the tray's start-up thread tell it
-    assert app._stoppers == []
+    try:
+        with pytest.raises(MissingRuntimeError, match=re.escape(f"audio (soxr) cannot load: the {REDIST}")):
+            app.start()  # before any part starts; main() / the tray's start-up thread tell it
+        assert app._stoppers == []
+    finally:
+        app.shutdown()
 
 
 def test_xtts_unavailable_names_the_redistributable_not_install_torch(
