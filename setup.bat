@@ -58,7 +58,7 @@ if not defined PY call :probe python
 if not defined PY goto :nopython
 call :say "      using: %PY%"
 set "VCOK="
-for /f "delims=" %%R in ('%PY% -c "import ctypes; ctypes.WinDLL('msvcp140.dll'); print('ok')" 2^>nul') do set "VCOK=%%R"
+for /f "delims=" %%R in ('%PY% -c "import ctypes; ctypes.WinDLL('msvcp140.dll'); print('ok')" 2^>nul ^<nul') do set "VCOK=%%R"
 if not "%VCOK%"=="ok" (
   call :say "setup: the Microsoft Visual C++ 2015-2022 Redistributable (x64) is missing: PyTorch cannot load without it."
   call :say "       Install Microsoft's vc_redist.x64.exe from https://aka.ms/vs/17/release/vc_redist.x64.exe, then run setup.bat again."
@@ -165,10 +165,11 @@ exit /b 0
 
 rem ---- subroutines ----
 rem :probe CMD...: sets PY=CMD when CMD is a 64-bit, non-Store Python 3.11; else WHY=32bit|store (first reason).
-rem The answer comes on stdout through for /f (a .bat shim such as pyenv-win's works; no errorlevel needed).
+rem The answer comes on stdout through for /f (a .bat shim such as pyenv-win's works; no errorlevel needed);
+rem stdin is NUL so that a launcher offering to install a missing version cannot wait for an answer.
 :probe
 set "VERDICT="
-for /f "delims=" %%R in ('%* -c "import sys; b=sys.base_prefix.lower(); e=sys.executable.lower()+b; print('other' if sys.version_info[:2]!=(3,11) else '32bit' if sys.maxsize<2**32 else 'store' if 'windowsapps' in b or 'pythonsoftwarefoundation.python.' in e else 'ok')" 2^>nul') do set "VERDICT=%%R"
+for /f "delims=" %%R in ('%* -c "import sys; b=sys.base_prefix.lower(); e=sys.executable.lower()+b; print('other' if sys.version_info[:2]!=(3,11) else '32bit' if sys.maxsize<2**32 else 'store' if 'windowsapps' in b or 'pythonsoftwarefoundation.python.' in e else 'ok')" 2^>nul ^<nul') do set "VERDICT=%%R"
 if "%VERDICT%"=="ok" set "PY=%*"
 if not defined WHY if "%VERDICT%"=="32bit" set "WHY=32bit"
 if not defined WHY if "%VERDICT%"=="store" set "WHY=store"
