@@ -264,7 +264,9 @@ class Cmd:
     def wait_for(self, needle: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.text:
-            assert self.proc.poll() is None or needle in self.text, f"ended without {needle!r}:\n{self.text}"
+            if self.proc.poll() is not None:
+                self.reader.join(timeout=10)  # the last output may still be in the pipe
+                assert needle in self.text, f"ended without {needle!r}:\n{self.text}"
             assert time.monotonic() < deadline, f"no {needle!r} after {timeout}s:\n{self.text}"
             time.sleep(0.1)
 
