@@ -9,10 +9,8 @@ Faked: nothing in the daemon; edge-tts's two endpoint URLs point at the stand-in
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,36 +21,11 @@ from tests.fixtures.edge_server import EdgeStandIn, _ServerThread
 from tests.fixtures.llm_server import LLMStandIn, start_llm_server
 from tests_win import daemon_proc, winutil
 from tests_win.conftest import ROOT
-from tests_win.winutil import child_env, read_pid, user32, wait_for
+from tests_win.winutil import captured, child_env, read_pid, user32, wait_for
 
 QUESTION = "Why is the sky blue?"
 ANSWER = ["The sky ", "is blue ", "because air ", "scatters blue light. ", "Sunsets ", "look red."]
 BOX_TITLE = "VoxTray — Ask"
-
-
-@pytest.fixture
-def capture() -> Iterator[Path]:
-    """Route the default ALSA device of processes started from now on into a raw float32 file (FINDINGS.md c)."""
-    run = Path(os.environ["VOXTRAY_WIN_RUN"])
-    cap = run / f"capture-{uuid.uuid4().hex[:8]}.raw"
-    unix = str(cap)[2:].replace("\\", "/")
-    asound = Path(os.environ["VOXTRAY_WIN_ASOUND"])
-    before = asound.read_text()
-    asound.write_text(f'pcm.!default {{\n type file\n slave.pcm "voxtray_pulse"\n file "{unix}"\n format "raw"\n}}\n')
-    try:
-        yield cap
-    finally:
-        asound.write_text(before)
-
-
-def captured(cap: Path) -> np.ndarray:
-    """Channel 0 of Wine's mix format (float32, stereo, 48 kHz)."""
-    try:
-        data = cap.read_bytes()
-    except OSError:
-        return np.zeros(0, np.float32)
-    usable = len(data) // 8 * 8
-    return np.frombuffer(data[:usable], np.float32).reshape(-1, 2)[:, 0]
 
 
 @pytest.fixture

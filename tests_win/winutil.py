@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from tests_win.conftest import ROOT
 
 assert sys.platform == "win32"
@@ -155,3 +157,13 @@ def stop_tree(proc: subprocess.Popen[bytes] | subprocess.Popen[str], pid: int | 
     if proc.poll() is None:
         proc.kill()
         proc.wait(10)
+
+
+def captured(cap: Path) -> np.ndarray:
+    """Channel 0 of Wine's mix format (float32, stereo, 48 kHz) in a capture file (conftest's `capture`)."""
+    try:
+        data = cap.read_bytes()
+    except OSError:
+        return np.zeros(0, np.float32)
+    usable = len(data) // 8 * 8
+    return np.frombuffer(data[:usable], np.float32).reshape(-1, 2)[:, 0]

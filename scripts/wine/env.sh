@@ -13,6 +13,7 @@
 #   WINPY, WINPYW       Unix paths of python.exe / pythonw.exe
 #   VOXTRAY_WIN_PROJECT this checkout as a Z:\ path; the cache's sitecustomize.py puts it first on sys.path
 #                       (the embeddable CPython ignores PYTHONPATH)
+#   KMP_AFFINITY        disabled (Wine lacks an API Intel OpenMP calls; see below)
 
 _voxtray_wine_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export VOXTRAY_WINE_CACHE="${VOXTRAY_WINE_CACHE:-$HOME/.cache/voxtray-wine}"
@@ -24,6 +25,9 @@ export WINESERVER=/usr/lib/wine/wineserver
 export WINPY="$VOXTRAY_WINE_CACHE/python/python.exe"
 export WINPYW="$VOXTRAY_WINE_CACHE/python/pythonw.exe"
 export VOXTRAY_WIN_PROJECT="Z:${_voxtray_wine_root//\//\\}"
+# Intel OpenMP (libiomp5md.dll, in torch and ctranslate2) calls GetNumaNodeProcessorMaskEx, which Wine 8 lacks
+# ("OMP: Error #179"). A Wine artefact: real Windows does not need it, so it is set here, never in the product.
+export KMP_AFFINITY=disabled
 unset _voxtray_wine_root
 
 # Run the Windows python.exe with the given arguments; exit status is python's.
@@ -35,6 +39,6 @@ winpy() (
   set -o pipefail
   "$WINE" "$WINPY" "$@" </dev/null 2> >(cat >&2) | cat
   rc=$?
-  wait "$!" 2>/dev/null || true
+  wait "${!:-}" 2>/dev/null || true
   exit "$rc"
 )

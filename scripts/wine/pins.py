@@ -4,6 +4,10 @@
     python3 scripts/wine/pins.py check SITE   # the wheels in SITE satisfy requirements-win.txt and their own
                                               # dependencies, with markers evaluated as on Windows
     python3 scripts/wine/pins.py drift        # requirements-win.txt still mirrors requirements.txt
+    python3 scripts/wine/pins.py lock-heavy   # resolve the heavy stack (torch, coqui-tts, faster-whisper) for
+                                              # Windows with uv -> constraints-win-heavy.txt (needs uv==UV_VERSION
+                                              # on PATH: pip install uv==0.13.8)
+    python3 scripts/wine/pins.py check-heavy HEAVY SITE  # HEAVY (+ SITE below it) satisfies the heavy lock
 
 Why: `pip install --platform win_amd64` picks Windows wheels but evaluates environment markers for the host
 (Linux), so it skips `colorama; sys_platform == "win32"` (pytest), `pywin32-ctypes` (keyring), `pypiwin32`
@@ -58,6 +62,11 @@ WIN_ENV = {
     "platform_python_implementation": "CPython",
     "extra": "",
 }
+# The heavy stack: what speaks in the clone and hears questions (requirements.txt's entries that the light lane
+# leaves out). Installed into its own folder (<cache>/heavy, ~1.6 GB), searched before the light wheels.
+HEAVY = ["torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six", "faster-whisper"]
+HEAVY_PINS = ROOT / "constraints-win-heavy.txt"
+UV_VERSION = "0.13.8"
 PIP_TARGET = ["--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp", "--only-binary=:all:"]
 
 
@@ -186,13 +195,7 @@ def lock() -> int:
 
 
 def check(site: Path) -> int:
-    have: dict[str, tuple[Version, list[str]]] = {}
-    for meta in site.glob("*.dist-info/METADATA"):
-        text = meta.read_text(encoding="utf-8", errors="replace").split("\n\n", 1)[0]
-        fields = re.findall(r"^([A-Za-z-]+): (.*)$", text, re.M)
-        name = next(v for k, v in fields if k == "Name")
-        have[str(canonicalize_name(name))] = (Version(next(v for k, v in fields if k == "Version")),
-                                         [v for k, v in fields if k == "Requires-Dist"])
+    have = read_site(site)
     roots = [*read_reqs(REQS), *(Requirement(t) for t in LANE_TOOLS), *read_reqs(PINS)]
     _, problems = closure_problems(roots, have)
     if problems:
@@ -202,7 +205,72 @@ def check(site: Path) -> int:
     return 0
 
 
+def heavy_roots() -> list[Requirement]:
+    """requirements.txt's heavy entries, as written there (markers dropped: these are win32 lines)."""
+    roots = [r for r in read_reqs(PRODUCT_REQS) if str(canonicalize_name(r.name)) in HEAVY]
+    return [Requirement(f"{r.name}{r.specifier}") for r in roots]
+
+
+def lock_heavy() -> int:
+    """Resolve the heavy stack for win_amd64 with uv (pip's --platform evaluates markers for the host and pulls
+    nvidia-*-cu13 for torch). Everything the light lane pins stays at its version (numpy 1.26.4 included), except
+    setuptools (torch 2.11 needs <82; the light lane's newer one builds VoxTray's wheel). The lock keeps only what
+    the light site does not already hold at the same version."""
+    light = {str(canonicalize_name(ln.split("==")[0])): ln.strip() for ln in PINS.read_text().splitlines()
+             if "==" in ln and not ln.startswith("#")}
+    same = {f"{n}=={v.split('==')[1]}" for n, v in light.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        roots, cons, out = Path(tmp, "heavy.in"), Path(tmp, "c.txt"), Path(tmp, "heavy.txt")
+        roots.write_text("\n".join(str(r) for r in heavy_roots()) + "\n")
+        cons.write_text("\n".join(v for k, v in light.items() if k != "setuptools") + "\n")
+        cmd = ["uv", "pip", "compile", "--python-platform", "x86_64-pc-windows-msvc", "--python-version", "3.11",
+               "--no-header", "--no-annotate", "-c", str(cons), str(roots), "-o", str(out)]
+        try:
+            subprocess.run(cmd, check=True)
+        except FileNotFoundError:
+            print(f"pins: uv is needed to resolve for Windows: pip install uv=={UV_VERSION}", file=sys.stderr)
+            return 1
+        lines = [ln.strip() for ln in out.read_text().splitlines() if "==" in ln]
+    keep = [ln for ln in lines if f"{canonicalize_name(ln.split('==')[0])}=={ln.split('==')[1]}" not in same]
+    HEAVY_PINS.write_text(
+        "# The heavy Windows stack for the lane (torch, torchaudio, torchcodec, coqui-tts, transformers, six,\n"
+        "# faster-whisper and what they need), resolved for win_amd64 / CPython 3.11 by\n"
+        f"# `python3 scripts/wine/pins.py lock-heavy` (uv {UV_VERSION}), minus what constraints-win.txt already pins at\n"
+        "# the same version. scripts/wine/setup.sh installs it with --no-deps into <cache>/heavy.\n"
+        + "\n".join(keep) + "\n"
+    )
+    print(f"pins: wrote {HEAVY_PINS.name} ({len(keep)} packages beyond the light lane)")
+    return 0
+
+
+def read_site(site: Path) -> dict[str, tuple[Version, list[str]]]:
+    have: dict[str, tuple[Version, list[str]]] = {}
+    for meta in site.glob("*.dist-info/METADATA"):
+        text = meta.read_text(encoding="utf-8", errors="replace").split("\n\n", 1)[0]
+        fields = re.findall(r"^([A-Za-z-]+): (.*)$", text, re.M)
+        name = next(v for k, v in fields if k == "Name")
+        have[str(canonicalize_name(name))] = (Version(next(v for k, v in fields if k == "Version")),
+                                         [v for k, v in fields if k == "Requires-Dist"])
+    return have
+
+
+def check_heavy(heavy: Path, site: Path) -> int:
+    """The heavy folder, searched first, then the light site: the heavy roots and the lock are satisfied."""
+    have = {**read_site(site), **read_site(heavy)}
+    roots = [*heavy_roots(), *read_reqs(HEAVY_PINS)]
+    _, problems = closure_problems(roots, have)
+    if problems:
+        print("pins: the heavy site does not satisfy its lock (run: python3 scripts/wine/pins.py lock-heavy):\n  "
+              + "\n  ".join(sorted(set(problems))), file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["lock-heavy"]:
+        sys.exit(lock_heavy())
+    if sys.argv[1:2] == ["check-heavy"] and len(sys.argv) == 4:
+        sys.exit(check_heavy(Path(sys.argv[2]), Path(sys.argv[3])))
     if sys.argv[1:2] == ["lock"]:
         sys.exit(lock())
     if sys.argv[1:2] == ["check"] and len(sys.argv) == 3:

@@ -8,14 +8,25 @@ module, which:
 - puts the project checkout named by VOXTRAY_WIN_PROJECT (Windows path, or a Unix path that is mapped to Z:)
   first on sys.path, like PYTHONPATH would. The cache is shared by every checkout on the machine, so the project
   path cannot live in the ._pth; scripts/wine/env.sh exports it for the checkout it belongs to, and child
-  processes (subprocess, the autostart entry) inherit it.
+  processes (subprocess, the autostart entry) inherit it;
+- puts the heavy stack (<cache>/heavy: torch, coqui-tts, faster-whisper; scripts/wine/heavy.sh) before the light
+  wheels, unless VOXTRAY_WIN_HEAVY=0 (a test that needs a Windows without torch sets it for its child).
 """
 
 import os
 import site
 import sys
 
-site.addsitedir(os.path.dirname(os.path.abspath(__file__)))
+_site = os.path.dirname(os.path.abspath(__file__))
+site.addsitedir(_site)
+
+_heavy = os.path.join(os.path.dirname(_site), "heavy")
+if os.environ.get("VOXTRAY_WIN_HEAVY", "1") != "0" and os.path.isdir(_heavy) and _heavy not in sys.path:
+    site.addsitedir(_heavy)  # runs its .pth files; then move it (and what they added) before the light wheels
+    _added = [p for p in sys.path[sys.path.index(_heavy):] if p != _site]
+    _rest = [p for p in sys.path if p not in _added]
+    _at = _rest.index(_site) if _site in _rest else len(_rest)
+    sys.path[:] = _rest[:_at] + _added + _rest[_at:]
 
 _project = os.environ.get("VOXTRAY_WIN_PROJECT", "")
 if _project.startswith("/"):

@@ -11,4 +11,12 @@ targets=(tests_win)
 for arg in "$@"; do
   case "$arg" in tests_win* | *.py | *::*) targets=() ;; esac
 done
+# The heavy tests' models (tests_win/test_heavy_*.py), made on the Linux side: the tiny random-weight XTTS and the
+# real Whisper base weights (scripts/wine/models.py; needs the Linux .venv of scripts/setup.sh dev).
+if [ -x .venv/bin/python ]; then
+  exports="$(.venv/bin/python scripts/wine/models.py)" || { echo "wine-lane: scripts/wine/models.py failed" >&2; exit 1; }
+  eval "$exports"
+else
+  echo "wine-lane: no .venv (bash scripts/setup.sh dev): the heavy tests will say what is missing" >&2
+fi
 exec bash scripts/wine/run.sh winpy -m pytest "${targets[@]}" -p no:cacheprovider -q "$@"
