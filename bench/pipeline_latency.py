@@ -172,7 +172,7 @@ def build_engines(names: list[str]) -> list[tuple[str, Engine, VoiceRef | None, 
             eng = EdgeEngine(s)
             out.append((name, eng, None, s, lambda e=eng, srv=server: (e.close(), srv.stop())))
         elif name == "xtts":
-            from daemon.speech.engines.xtts import XttsEngine
+            from daemon.speech.xtts.engine import XttsEngine
             from tests.fixtures.xtts import ensure_tiny_xtts
 
             folder = ensure_tiny_xtts()

@@ -36,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from daemon.audio import write_wav  # noqa: E402
 from daemon.settings import Settings  # noqa: E402
-from daemon.speech import xtts_stream  # noqa: E402
-from daemon.speech.engines import xtts_model  # noqa: E402
 from daemon.speech.engines.base import VoiceRef  # noqa: E402
-from daemon.speech.engines.xtts import XttsEngine  # noqa: E402
-from daemon.speech.engines.xtts_random import build_random_xtts  # noqa: E402
-from daemon.speech.latents import LatentCache  # noqa: E402
+from daemon.speech.xtts import model as xtts_model  # noqa: E402
+from daemon.speech.xtts import stream as xtts_stream  # noqa: E402
+from daemon.speech.xtts.engine import XttsEngine  # noqa: E402
+from daemon.speech.xtts.latents import LatentCache  # noqa: E402
+from tests.fixtures.xtts_random import build_random_xtts  # noqa: E402
 
 REPLY = [
     "Sure, here is the short version.",
@@ -202,7 +202,7 @@ def seed_plan(engine: XttsEngine, voice: VoiceRef, sentences: list[str], out: Pa
     """The seed's tts_to_file: latents recomputed, each sentence synthesised whole, file written, then played."""
     import numpy as np
 
-    from daemon.speech.latents import compute
+    from daemon.speech.xtts.latents import compute
 
     device = engine.device or "cpu"
     _peak_reset(device)

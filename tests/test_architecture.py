@@ -94,7 +94,7 @@ def test_no_forbidden_imports() -> None:
 
 @pytest.mark.parametrize(("source", "target"), [("speech", "daemon.brain.client"), ("brain", "daemon.speech.pipeline"),
                                                 ("desktop", "daemon.speech.router"), ("gpu", "daemon.desktop.tray"),
-                                                ("download", "daemon.speech.engines.xtts_model"),
+                                                ("download", "daemon.speech.xtts.model"),
                                                 ("download", "daemon.desktop.tray")])
 def test_the_contract_catches_a_forbidden_import(source: str, target: str) -> None:
     """The checker itself can fail: a forbidden edge is reported."""

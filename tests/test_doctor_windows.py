@@ -191,7 +191,7 @@ def test_the_daemon_says_it_at_start(broken_libs: Path, no_redist: list[str], tm
 
 def test_xtts_unavailable_names_the_redistributable_not_install_torch(
         broken_libs: Path, no_redist: list[str]) -> None:
-    from daemon.speech.engines import xtts_model
+    from daemon.speech.xtts import model as xtts_model
 
     with pytest.raises(EngineUnavailableError) as err:
         xtts_model.acquire(Settings())

@@ -1,7 +1,7 @@
 """The keep-warm policy driven by free-VRAM sequences, with an injected clock (no sleeps).
 
 Faked: the GPU (pynvml's functions, tests/fixtures/gpu.py) and XTTS itself: `WarmTone` is a tone engine with
-the members the policy uses from daemon.speech.engines.xtts.XttsEngine (`load()`, `unload()`, `loaded`,
+the members the policy uses from daemon.speech.xtts.engine.XttsEngine (`load()`, `unload()`, `loaded`,
 `vram_used_mb`); loading it takes `XTTS_MB` of the fake GPU's free VRAM, as the real model would. The watcher,
 the policy's worker thread, the real Router (choosing the fallback) and the Ollama guard are the product's.
 """

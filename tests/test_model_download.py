@@ -318,7 +318,7 @@ def test_validate_folder_names_each_problem(tmp_path: Path) -> None:
 
 def test_the_tiny_xtts_folder_downloads_and_loads_through_resolve_folder(tiny_xtts_dir: Path) -> None:
     """The real loader finds the downloaded copy when xtts_model_path is the model id (no implicit download)."""
-    from daemon.speech.engines import xtts_model
+    from daemon.speech.xtts import model as xtts_model
 
     files = {p.name: p.read_bytes() for p in tiny_xtts_dir.iterdir() if p.name in ("config.json", "model.pth",
                                                                                     "vocab.json")}

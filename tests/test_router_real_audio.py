@@ -20,10 +20,10 @@ from daemon.errors import EngineOutOfMemoryError
 from daemon.settings import Settings
 from daemon.speech.engines.edge import EdgeEngine
 from daemon.speech.engines.system import SystemEngine
-from daemon.speech.engines.xtts import XttsEngine
 from daemon.speech.pipeline import Pipeline
 from daemon.speech.player import Player
 from daemon.speech.router import Router
+from daemon.speech.xtts.engine import XttsEngine
 from daemon.status import Status, StatusBus, Tier
 from tests.fixtures.audio import AlsaCapture
 from tests.fixtures.edge_server import EdgeStandIn

@@ -87,7 +87,7 @@ def test_torchcodec_failing_with_runtimeerror_means_xtts_unavailable_not_a_crash
 
     from daemon.errors import EngineUnavailableError
     from daemon.settings import Settings
-    from daemon.speech.engines import xtts_model
+    from daemon.speech.xtts import model as xtts_model
 
     class Broken(importlib.abc.MetaPathFinder):
         def find_spec(self, name: str, path: object = None, target: object = None) -> None:

@@ -15,8 +15,8 @@ import pytest
 
 from daemon.errors import EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.engines import xtts_model
-from daemon.speech.engines.xtts import XttsEngine
+from daemon.speech.xtts import model as xtts_model
+from daemon.speech.xtts.engine import XttsEngine
 from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from daemon.speech.xtts_stream import ChunkJoiner, split_text
+from daemon.speech.xtts.stream import ChunkJoiner, split_text
 
 RATE = 24000
 

@@ -21,9 +21,9 @@ import pytest
 
 from daemon.errors import EngineOutOfMemoryError
 from daemon.settings import Settings
-from daemon.speech import xtts_stream
-from daemon.speech.engines import xtts_model
-from daemon.speech.xtts_vocoder import LEFT_FRAMES, LOOKAHEAD_FRAMES, FrameMap, WindowedVocoder
+from daemon.speech.xtts import model as xtts_model
+from daemon.speech.xtts import stream as xtts_stream
+from daemon.speech.xtts.vocoder import LEFT_FRAMES, LOOKAHEAD_FRAMES, FrameMap, WindowedVocoder
 
 pytestmark = [pytest.mark.slow]
 
@@ -64,7 +64,7 @@ def _decode_whole(model: Any, latents: Any, spk: Any) -> np.ndarray:
 def test_tokens_match_coquis_sampler_with_one_prefill_per_sentence(loaded: xtts_model.LoadedModel) -> None:
     import torch
 
-    from daemon.speech.xtts_tokens import PrefixCache, TokenStream
+    from daemon.speech.xtts.tokens import PrefixCache, TokenStream
 
     model = loaded.model
     cond, _ = _voice(model)

@@ -69,7 +69,7 @@ def run_add(args: argparse.Namespace) -> int:
     if not args.no_latents and settings.use_local_cloning:
 
         def precompute(ref: VoiceRef) -> None:
-            from daemon.speech.engines.xtts import XttsEngine
+            from daemon.speech.xtts.engine import XttsEngine
 
             engine = XttsEngine(settings)
             try:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def _xtts(settings: Settings, status: StatusBus) -> Engine:
-    module = importlib.import_module("daemon.speech.engines.xtts")
+    module = importlib.import_module("daemon.speech.xtts.engine")
     engine: Engine = module.XttsEngine(settings, status)
     return engine
 

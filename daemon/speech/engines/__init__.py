@@ -1,1 +1,2 @@
-"""Speech engines, one file each, all implementing `base.Engine`."""
+"""Speech engines, one file each, all implementing `base.Engine` (XTTS, with its model and streamer, is the
+package `daemon.speech.xtts`; its engine is `daemon/speech/xtts/engine.py`)."""

@@ -2,9 +2,9 @@
 joiner that trims leading silence and fades every join so chunks play without clicks.
 
 `stream_sentence` drives coqui's model parts directly instead of `Xtts.inference_stream`: GPT conditioning
-once per sentence, one KV cache for the whole sentence (xtts_tokens.TokenStream), a chunk schedule (a small
+once per sentence, one KV cache for the whole sentence (tokens.TokenStream), a chunk schedule (a small
 first chunk for the first sentence of a reply, then growing chunks) and windowed HiFi-GAN decoding
-(xtts_vocoder.WindowedVocoder), so the vocoder's work is linear in the sentence length instead of quadratic.
+(vocoder.WindowedVocoder), so the vocoder's work is linear in the sentence length instead of quadratic.
 It holds the model lock for the sentence, runs fp16 autocast on CUDA only (latents and speaker embedding stay
 fp32), maps CUDA out-of-memory to EngineOutOfMemoryError and stops between tokens when asked to.
 `stock_generate` is coqui's `inference_stream` with the same guards, kept for the benchmark.
@@ -146,8 +146,8 @@ def stream_sentence(
     closed. `sizes` gives the tokens of each chunk; `should_stop` is polled between tokens."""
     import torch
 
-    from daemon.speech.xtts_tokens import PrefixCache, TokenStream, prefix_cache
-    from daemon.speech.xtts_vocoder import WindowedVocoder
+    from daemon.speech.xtts.tokens import PrefixCache, TokenStream, prefix_cache
+    from daemon.speech.xtts.vocoder import WindowedVocoder
 
     st = stats if stats is not None else SentenceStats()
     with loaded.lock:

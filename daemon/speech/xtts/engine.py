@@ -1,7 +1,7 @@
 """Tier 1: the XTTS v2 cloning engine, kept warm, streaming chunks with VoxTray's own streamer.
 
-The model is a process-wide singleton (see xtts_model.py); speaker latents come from a disk cache
-(settings.voices_cache_path, latents.py). Sentences stream through `xtts_stream.stream_sentence` (one KV cache
+The model is a process-wide singleton (see model.py); speaker latents come from a disk cache
+(settings.voices_cache_path, latents.py). Sentences stream through `stream.stream_sentence` (one KV cache
 per sentence, windowed vocoding: linear work). The first sentence of an utterance starts with a small chunk
 (`xtts_first_chunk_tokens`) so audio starts early, then chunks grow by `xtts_chunk_growth` up to
 `xtts_chunk_tokens`; later sentences use `xtts_chunk_tokens`. `interrupt()` stops the sentence being made
@@ -21,10 +21,10 @@ import numpy as np
 
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError, VoiceError
 from daemon.settings import Settings
-from daemon.speech import xtts_stream
-from daemon.speech.engines import xtts_model
 from daemon.speech.engines.base import Engine
-from daemon.speech.latents import LatentCache, Latents
+from daemon.speech.xtts import model as xtts_model
+from daemon.speech.xtts import stream as xtts_stream
+from daemon.speech.xtts.latents import LatentCache, Latents
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
 
@@ -166,7 +166,7 @@ class XttsEngine(Engine):
     def _synthetic_latents(self) -> tuple[Any, Any]:
         import torch
 
-        from daemon.speech import latents as latents_mod
+        from daemon.speech.xtts import latents as latents_mod
 
         model = self._model().model
         rng = np.random.default_rng(0)
