@@ -109,7 +109,7 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Read a PCM WAV as float32 mono (for tests and tools; voices.py decodes every format)."""
+    """Read a PCM WAV as float32 mono (for tests and tools; daemon.voices.decoding decodes every format)."""
     with wave.open(str(path), "rb") as w:
         rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
         raw = w.readframes(w.getnframes())

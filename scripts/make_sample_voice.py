@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from daemon.audio import write_wav  # noqa: E402
 from daemon.voices import VOICE_RATE, prepare_samples  # noqa: E402
-from daemon.voices_io import load_mono  # noqa: E402
+from daemon.voices.decoding import load_mono  # noqa: E402
 
 CLIPS = ("LJ001-0001.wav", "LJ001-0004.wav")
 GAP_S = 0.35

@@ -28,7 +28,7 @@ LAYER_OF_TOP = {
     "app": "entry", "cli": "entry", "__main__": "entry", "api": "entry", "doctor": "entry", "__init__": "entry",
     "listen": "listen", "modelsetup": "setup",
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
-    "voices": "voices", "voices_io": "voices", "voices_check": "voices", "download": "download",
+    "voices": "voices", "download": "download",
 }
 BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", ""}
 ALLOWED: dict[str, set[str]] = {

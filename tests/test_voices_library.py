@@ -16,7 +16,7 @@ from daemon.audio import read_wav, resample, write_wav
 from daemon.errors import VoiceError
 from daemon.settings import Settings
 from daemon.voices import VOICE_RATE, VoiceLibrary, VoiceRef, safe_name
-from daemon.voices_io import load_mono
+from daemon.voices.decoding import load_mono
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_path_tricks_in_names_stay_inside_voices(library: VoiceLibrary, ljspeech
 def test_a_failed_write_leaves_nothing_behind(
     library: VoiceLibrary, ljspeech: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import daemon.voices as voices_mod
+    import daemon.voices.library as voices_mod
 
     def broken_write(path: Path, samples: np.ndarray, rate: int) -> None:
         path.write_bytes(b"RIFF half")  # half a file, then the disk "fills up"

@@ -26,7 +26,7 @@ def test_a_1_gb_file_is_checked_under_300_mb(tmp_path: Path, ljspeech: Path) -> 
             written += part.shape[0]
     assert path.stat().st_size > 1_000_000_000
     # VmHWM, not ru_maxrss: ru_maxrss survives exec, so it would count the forking pytest process's own size
-    code = ("import sys; from pathlib import Path; from daemon.voices_check import check_file\n"
+    code = ("import sys; from pathlib import Path; from daemon.voices.check import check_file\n"
             "r = check_file(Path(sys.argv[1]))\n"
             "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]\n"
             "print(r.channels, round(r.duration_s), int(hwm) // 1024)")

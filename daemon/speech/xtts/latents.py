@@ -22,7 +22,7 @@ import numpy as np
 from daemon import paths
 from daemon.errors import EngineError, EngineOutOfMemoryError, VoiceError
 from daemon.fsio import atomic_write
-from daemon.voices_io import load_mono
+from daemon.voices.decoding import load_mono
 
 log = logging.getLogger(__name__)
 

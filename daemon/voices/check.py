@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daemon.voices_io import MAX_DECODE_S, Decoded, decode
+from daemon.voices.decoding import MAX_DECODE_S, Decoded, decode
 
 OK, WARN, BAD = "ok", "warn", "bad"
 FRAME_S = 0.02

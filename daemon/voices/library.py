@@ -23,8 +23,8 @@ from daemon.audio import resample, write_wav
 from daemon.errors import EngineError, VoiceError
 from daemon.fsio import atomic_write
 from daemon.settings import Settings
-from daemon.voices_check import FRAME_S, VoiceReport, analyse, check_file, frame_levels, speech_span
-from daemon.voices_io import AUDIO_SUFFIXES, decode
+from daemon.voices.check import FRAME_S, VoiceReport, analyse, check_file, frame_levels, speech_span
+from daemon.voices.decoding import AUDIO_SUFFIXES, decode
 
 log = logging.getLogger(__name__)
 
