@@ -31,11 +31,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from daemon.brain.client import ChatStream, LLMClient
+from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMAnswerCutError, LLMProblem
 from daemon.brain.health import HealthPoller
 from daemon.brain.link import explain_llm_failure
+from daemon.brain.stream import ChatStream
 from daemon.speech.text import unspeakable_reason
 from daemon.status import Activity, StatusBus
 from daemon.voices import VoiceRef

@@ -1,7 +1,7 @@
 """One small JSON-over-HTTP helper for the short requests VoxTray makes (Ollama's API, the bridge's version).
 
 Plain `http.client`: no proxy (these requests go to a local Ollama or straight to the user's own tunnel), one
-connection per request, a hard timeout. The streaming LLM client (brain/client.py) builds on the same module
+connection per request, a hard timeout. The streaming LLM client (brain/transport.py) builds on the same module
 with its own deadline-bounded reads, because an answer stream must be cancellable mid-read and bounded in
 total time, which no generic helper gives.
 """

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from daemon.assistant import UNEXPECTED, Assistant
-from daemon.brain.client import ChatStream, LLMClient
+from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
+from daemon.brain.stream import ChatStream
 from daemon.settings import Settings
 from daemon.speech.engines.system import SystemEngine
 from daemon.speech.pipeline import TOO_LONG, Pipeline

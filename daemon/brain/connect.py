@@ -17,7 +17,8 @@ from pathlib import Path
 
 from daemon import settings as settings_mod
 from daemon.brain import secrets
-from daemon.brain.client import OLLAMA, LLMClient
+from daemon.brain.client import LLMClient
+from daemon.brain.dialects import OLLAMA
 from daemon.brain.errors import LLMProblem
 from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from daemon.brain.client import LLMClient, redact_url
+from daemon.brain.client import LLMClient
+from daemon.brain.transport import redact_url
 from daemon.status import StatusBus
 
 log = logging.getLogger(__name__)
