@@ -43,7 +43,7 @@ from daemon.settings import Settings  # noqa: E402
 from daemon.speech.engines.base import Engine, VoiceRef  # noqa: E402
 from daemon.speech.pipeline import Pipeline  # noqa: E402
 from daemon.speech.router import Router  # noqa: E402
-from daemon.speech.text import SentenceSplitter  # noqa: E402
+from daemon.speech.sentences import SentenceSplitter  # noqa: E402
 from daemon.status import StatusBus  # noqa: E402
 from tests.fixtures.llm_server import start_llm_server  # noqa: E402
 

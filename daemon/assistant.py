@@ -37,7 +37,7 @@ from daemon.brain.errors import LLMAnswerCutError, LLMProblem
 from daemon.brain.health import HealthPoller
 from daemon.brain.link import explain_llm_failure
 from daemon.brain.stream import ChatStream
-from daemon.speech.text import unspeakable_reason
+from daemon.speech.clean import unspeakable_reason
 from daemon.status import Activity, StatusBus
 from daemon.voices import VoiceRef
 

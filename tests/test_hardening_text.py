@@ -11,9 +11,10 @@ import time
 import pytest
 
 from daemon.settings import Settings
+from daemon.speech.clean import clean
 from daemon.speech.pipeline import TOO_LONG, Pipeline
 from daemon.speech.router import Router
-from daemon.speech.text import SentenceSplitter, clean, split_sentences
+from daemon.speech.sentences import SentenceSplitter, split_sentences
 from daemon.status import StatusBus
 from tests.fixtures.tones import MemorySink, ToneEngine
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.speech.text import SentenceSplitter, clean, split_sentences
+from daemon.speech.clean import clean
+from daemon.speech.sentences import SentenceSplitter, split_sentences
 
 CASES = [
     ("Dr. Smith paid $3.50. Then he left.", ["Dr. Smith paid $3.50.", "Then he left."]),

@@ -25,7 +25,7 @@ from daemon.errors import EngineError
 from daemon.settings import Settings
 from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
-from daemon.speech.text import SentenceSplitter
+from daemon.speech.sentences import SentenceSplitter
 from daemon.status import Activity, StatusBus
 from daemon.voices import VoiceRef
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from daemon.audio import fade
 from daemon.errors import EngineError, EngineOutOfMemoryError
-from daemon.speech.text import split_sentences
+from daemon.speech.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
