@@ -25,10 +25,10 @@ from daemon.download import (
     model_status,
     validate_folder,
 )
-from daemon.download.manifest import how_to_get
+from daemon.download.manifest import GET_MODEL, how_to_get
 from daemon.errors import SettingsError
 from daemon.settings import Settings
-from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, StatusBus
+from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, StatusBus
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class ModelSetup:
             log.info("download of the cloned voice paused at quit; it resumes at the next start or from the menu")
         elif p.state == "cancelled":
             self._status.update(model_setup=SETUP_NEEDED, setup_note="Download paused; it resumes where it stopped")
-            self._tell(f"Download of the cloned voice paused. {GET_MODEL_ITEM} resumes it where it stopped.")
+            self._tell(f"Download of the cloned voice paused. {GET_MODEL}… resumes it where it stopped.")
         else:
             self._status.update(model_setup=SETUP_DOWNLOADING, setup_note=p.message, setup_percent=p.percent,
                                 setup_eta_s=p.eta_s)

@@ -48,9 +48,8 @@ class Tier(str, Enum):
     NONE = "none"  # red: nothing can speak
 
 
-# Status.model_setup values, and the tray item that gets the cloned voice's model (named in messages too).
+# Status.model_setup values (the tray words for them live in desktop/traymenu.py).
 SETUP_NEEDED, SETUP_DOWNLOADING, SETUP_FAILED = "needed", "downloading", "failed"
-GET_MODEL_ITEM = "Get the cloned voice (XTTS v2)…"
 
 
 class Activity(str, Enum):

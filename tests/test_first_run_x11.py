@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from daemon.desktop.dialogs import MODEL_TITLE
+from daemon.desktop.traymenu import GET_MODEL_ITEM
 from daemon.settings import Settings
-from daemon.status import GET_MODEL_ITEM
 from tests.fixtures.llm_server import refused_url
 from tests.fixtures.model_server import serve
 from tests.fixtures.x11 import X11Session, wait_for

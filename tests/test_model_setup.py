@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from daemon import settings as settings_mod
+from daemon.desktop.traymenu import GET_MODEL_ITEM
 from daemon.errors import SettingsError
 from daemon.modelsetup import ModelSetup, offer_facts
 from daemon.settings import Settings
-from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Status, StatusBus
+from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Status, StatusBus
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.x11 import wait_for
 

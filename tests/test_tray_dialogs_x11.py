@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon.desktop.dialogs import MODEL_TITLE, PICK_TITLE, REPORT_TITLE
-from daemon.status import GET_MODEL_ITEM
+from daemon.desktop.traymenu import GET_MODEL_ITEM
 from tests import test_tray_x11
 from tests.fixtures.x11 import X11Session, wait_for
 from tests.test_tray_x11 import TrayChild

@@ -13,6 +13,7 @@ import pytest
 
 from daemon.desktop.traybackend import tray_available
 from daemon.desktop.traymenu import (
+    GET_MODEL_ITEM,
     TOOLTIP_MAX,
     Entry,
     Handlers,
@@ -23,7 +24,7 @@ from daemon.desktop.traymenu import (
     same_voice,
     tooltip,
 )
-from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
+from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
 
 
 class Recorder:

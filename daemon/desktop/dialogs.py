@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from daemon.download.manifest import GET_MODEL
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
-MODEL_TITLE = "Get the cloned voice (XTTS v2)"
+MODEL_TITLE = GET_MODEL
 REPORT_TITLE = "VoxTray — Check set-up"
 PICK_TITLE = "Pick the folder holding XTTS v2 (config.json, model.pth, vocab.json)"
 WRAP = "345p"  # in points: Tk scales them with the screen's DPI (pixels would make it narrow at 150 %)

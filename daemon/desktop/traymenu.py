@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.desktop.icons import TIER_LABELS
-from daemon.status import GET_MODEL_ITEM, SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
+from daemon.download.manifest import GET_MODEL
+from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activity, Status, Tier
 
 log = logging.getLogger(__name__)
 
+GET_MODEL_ITEM = f"{GET_MODEL}…"  # opens the licence dialog (desktop/dialogs.py)
 SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
 ENGINES: list[tuple[str, str]] = [

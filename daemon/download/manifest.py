@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from daemon import paths
 from daemon.settings import XTTS_DOWNLOAD_URL, Settings
-from daemon.status import GET_MODEL_ITEM
 
 LICENSE_NAME = "Coqui Public Model License (CPML)"
 LICENSE_URL = "https://coqui.ai/cpml"
@@ -37,6 +36,9 @@ CHECKPOINT = "model.pth"
 JSON_FILES = ("config.json", "vocab.json")
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")  # what XTTS cannot load without
 TOS_FILE = "tos_agreed.txt"  # coqui's record that its licence prompt was answered yes
+# What getting the model is called wherever it is offered: the tray's item (desktop/traymenu.py adds the "…" of
+# an item that opens a dialog), its dialog's title, and every message saying how to get the model.
+GET_MODEL = "Get the cloned voice (XTTS v2)"
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def file_url(settings: Settings, name: str) -> str:
 
 def how_to_get() -> str:
     """The two ways to get the model, for every message that says it is missing."""
-    return f"right-click the tray icon > {GET_MODEL_ITEM}, or run `{paths.command()} model get`"
+    return f"right-click the tray icon > {GET_MODEL}…, or run `{paths.command()} model get`"
 
 
 def license_accepted(settings: Settings) -> bool:
