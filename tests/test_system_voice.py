@@ -29,7 +29,8 @@ import pytest
 from daemon.audio import rms_db
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
-from daemon.speech.engines.system import FOLDER_PREFIX, SystemEngine, remove_stale_folders, split_long
+from daemon.speech.engines.child import FOLDER_PREFIX, remove_stale_folders
+from daemon.speech.engines.system import SystemEngine, split_long
 from daemon.speech.sapi_child import wpm_to_rate
 
 ROOT = Path(__file__).resolve().parent.parent
