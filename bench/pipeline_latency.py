@@ -137,7 +137,7 @@ def measure(name: str, engine: Engine, voice: VoiceRef | None, settings: Setting
             t0 = time.monotonic()
             text = "".join(client.chat([{"role": "user", "content": "Why is the sky blue?"}]))
             result = pipeline.speak_text(text, voice)
-            rows["whole"].append((result.first_audio_at or time.monotonic()) - t0)
+            rows["whole"].append((result.timings.first_audio or time.monotonic()) - t0)
     finally:
         assistant.close()
         pipeline.close()

@@ -91,7 +91,7 @@ class ClockedSource:
 class DrainPipeline:
     """Takes the LLM's answer and drops it (speaking it is measured elsewhere)."""
 
-    def speak(self, deltas: Iterator[str], voice: object = None) -> object:
+    def speak(self, deltas: Iterator[str], voice: object = None, *, timings: object = None) -> object:
         for _ in deltas:
             pass
         return None

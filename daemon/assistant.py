@@ -13,7 +13,8 @@ A new `ask` while one is running stops the old answer first. Timings of each ans
 token, first sentence, first audio, end) are logged, kept in `last_timings`, and first audio is published
 as `status.update(last_first_audio_s=...)`: seconds from the HOTKEY PRESS (the moment the user asked; the
 question's submission when there was no hotkey, e.g. the CLI) to the first audio reaching the player — the one
-delay users feel. Every logged time counts from that same origin, so none is negative.
+delay users feel. Every logged time counts from that same origin, so none is negative. One record
+(`daemon.timings.AnswerTimings`) holds both sides: the pipeline stamps the speech into it.
 
 Never silent: every question ends in speech — the answer, or one short sentence saying what went wrong: an
 LLM failure or a cut answer (its bounds), an answer that cleans to nothing ("The answer was only code; it is
@@ -39,6 +40,7 @@ from daemon.brain.link import explain_llm_failure
 from daemon.brain.stream import ChatStream
 from daemon.speech.clean import unspeakable_reason
 from daemon.status import Activity, StatusBus
+from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
@@ -50,54 +52,10 @@ LOG_ANSWER_CHARS = 100_000
 class SpeechPipeline(Protocol):
     """What the assistant needs from daemon.speech.pipeline.Pipeline."""
 
-    def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None) -> object: ...
+    def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None, *,
+              timings: AnswerTimings | None = None) -> object: ...
     def speak_text(self, text: str, voice: VoiceRef | None = None) -> object: ...
     def cancel(self) -> None: ...
-
-
-@dataclass
-class AnswerTimings:
-    """time.monotonic() stamps of one answer (None = never happened) and what came of it."""
-
-    question: str
-    submitted: float
-    hotkey: float | None = None
-    request: float | None = None
-    first_token: float | None = None
-    first_sentence: float | None = None
-    first_audio: float | None = None
-    end: float | None = None
-    error: str = ""
-    error_kind: str = ""  # the LLMProblem subclass name
-    spoken_error: str = ""
-    cancelled: bool = False
-    answer: str = ""
-    spoken: int = 0  # sentences of the answer an engine spoke
-    unspoken: int = 0  # sentences of the answer no engine could speak
-    truncated: bool = False  # the answer was longer than speak_max_chars
-
-    @property
-    def origin(self) -> float:
-        """Where every figure counts from: the hotkey press, else the submission (no hotkey, e.g. the CLI)."""
-        return self.hotkey if self.hotkey is not None and self.hotkey <= self.submitted else self.submitted
-
-    def since_origin(self, stamp: float | None) -> float | None:
-        return None if stamp is None else stamp - self.origin
-
-    @property
-    def first_audio_s(self) -> float | None:
-        """Hotkey press (or submission) -> first audio reaching the player: the delay users feel."""
-        return self.since_origin(self.first_audio)
-
-    def describe(self) -> str:
-        def f(stamp: float | None) -> str:
-            v = self.since_origin(stamp)
-            return "-" if v is None else f"{v:.3f}s"
-
-        start = "from the hotkey" if self.origin != self.submitted else "from the question"
-        return (f"{start}: question {f(self.submitted)}, request {f(self.request)}, first token "
-                f"{f(self.first_token)}, first sentence {f(self.first_sentence)}, first audio {f(self.first_audio)}, "
-                f"end {f(self.end)}")
 
 
 @dataclass
@@ -237,14 +195,12 @@ class Assistant:
 
         result = None
         try:
-            result = self.pipeline.speak(deltas(), voice)
+            result = self.pipeline.speak(deltas(), voice, timings=t)  # stamps the speech side into t
         finally:
             with self._lock:
                 self._stream = None
             stream.close()
         t.first_token = stream.t_first_token
-        t.first_sentence = getattr(result, "first_sentence_at", None)
-        t.first_audio = getattr(result, "first_audio_at", None)
         t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
         t.answer = stream.text
         sentences = getattr(result, "sentences", None) or []

@@ -12,7 +12,7 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
     listen         microphone + speech recognition        base only
     setup          modelsetup: the model's first run       download + base (the tray asks; app.py wires)
     voices         voice library (VoiceRef, decoding)     base only
-    base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime
+    base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime, timings
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ LAYER_OF_TOP = {
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
     "voices": "voices", "download": "download",
 }
-BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", ""}
+BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", "timings", ""}
 ALLOWED: dict[str, set[str]] = {
     "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "setup", "download",
               "base"},

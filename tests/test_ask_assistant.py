@@ -1,20 +1,19 @@
 """Assistant: question -> LLM stand-in (real HTTP) -> real Pipeline/Router -> real system voice (espeak-ng).
 
-Real: LLMClient, the stand-in servers, Conversation, Pipeline, Router, SystemEngine, StatusBus. The only
-stand-in is the audio device: MemorySink (tests/fixtures/tones.py) records what reached the output; the
-engine is wrapped in `Faulty` (with no fault) only to record which sentences were spoken.
+Real: LLMClient, the stand-in servers, Conversation, the speech stack the product builds (Pipeline, Router,
+SystemEngine), StatusBus: tests/fixtures/answer.py. The only stand-in is the audio device: MemorySink records what
+reached the output; the engine is wrapped in `Faulty` (with no fault) only to record which sentences were spoken.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
-from daemon.assistant import Assistant
 from daemon.brain.client import LLMClient
-from daemon.brain.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
+from daemon.brain.conversation import DEFAULT_SYSTEM_PROMPT
 from daemon.brain.errors import (
     LLMHTTPError,
     LLMNotAnLLMError,
@@ -23,58 +22,25 @@ from daemon.brain.errors import (
     LLMTimeoutError,
     LLMUnreachableError,
 )
-from daemon.settings import Settings
-from daemon.speech.engines.system import SystemEngine
-from daemon.speech.pipeline import Pipeline
-from daemon.speech.router import Router
-from daemon.status import Activity, StatusBus
-from tests.fixtures.llm_server import refused_url, warm
-from tests.fixtures.tones import Faulty, MemorySink
+from daemon.status import Activity
+from tests.fixtures.answer import AnswerRig
+from tests.fixtures.llm_server import refused_url
 
 FIRST = "The sky is blue because air scatters blue light."
 
 
-class Rig:
-    def __init__(self, url: str, **settings: object) -> None:
-        values: dict[str, object] = {"engine": "system", "use_local_cloning": False,
-                                     "llm_first_token_timeout_s": 1.0, "llm_idle_timeout_s": 0.5}
-        self.settings = Settings(remote_llm_url=url, **{**values, **settings})  # type: ignore[arg-type]
-        self.status = StatusBus()
-        self.engine = Faulty(warm(SystemEngine(self.settings)))
-        self.sink = MemorySink()
-        self.router = Router({"system": self.engine}, self.settings, self.status, probe=False)
-        self.pipeline = Pipeline(self.router, self.sink, self.settings, self.status)
-        self.conversation = Conversation(self.settings.history_turns)
-        self.client = LLMClient(self.settings)
-        self.assistant = Assistant(self.client, self.conversation, self.pipeline, self.status)
-
-    def ask(self, question: str, timeout: float = 15.0) -> None:
-        self.assistant.ask(question)
-        assert self.assistant.wait_idle(timeout), "the assistant did not finish in time"
-
-    def close(self) -> None:
-        self.assistant.close()
-        self.pipeline.close()
-        self.router.close()
+DEFAULTS: dict[str, object] = {"llm_first_token_timeout_s": 1.0, "llm_idle_timeout_s": 0.5}
 
 
 @pytest.fixture
-def rig() -> Iterator[list[Rig]]:
-    made: list[Rig] = []
-    yield made
-    for r in made:
-        r.close()
-
-
-def make(rig: list[Rig], url: str, **settings: object) -> Rig:
-    r = Rig(url, **settings)
-    rig.append(r)
-    return r
+def rig(answer_rig: Callable[..., AnswerRig]) -> Callable[..., AnswerRig]:
+    """An AnswerRig (tests/fixtures/answer.py) with this module's short LLM timeouts."""
+    return lambda url, **settings: answer_rig(url, **{**DEFAULTS, **settings})
 
 
 def test_answer_is_spoken_sentence_by_sentence_and_remembered(llm_server, rig) -> None:
     srv = llm_server(api="ollama")
-    r = make(rig, srv.url)
+    r = rig(srv.url)
     r.ask("Why is the sky blue?")
     assert r.engine.calls == [FIRST, "Sunsets look red for the same reason."]
     assert len(r.sink.sources) == 2
@@ -112,7 +78,7 @@ def test_llm_fault_is_spoken_and_shown_after_the_received_part_then_the_next_que
     llm_server, rig, fault: str, error: type, extra: dict, n_spoken: int
 ) -> None:
     srv = llm_server(api="openai", fault=None if fault == "refused" else fault, **extra)
-    r = make(rig, refused_url() if fault == "refused" else srv.url)
+    r = rig(refused_url() if fault == "refused" else srv.url)
     r.ask("Why is the sky blue?")
     spoken = r.engine.calls
     assert len(spoken) == n_spoken + 1, spoken
@@ -136,7 +102,7 @@ def test_llm_fault_is_spoken_and_shown_after_the_received_part_then_the_next_que
 
 def test_stop_interrupts_a_slow_answer_at_once(llm_server, rig) -> None:
     srv = llm_server(api="ollama", delay_s=0.2)
-    r = make(rig, srv.url, llm_idle_timeout_s=5.0)
+    r = rig(srv.url, llm_idle_timeout_s=5.0)
     r.assistant.ask("Why is the sky blue?")
     deadline = time.monotonic() + 10
     while not r.engine.calls and time.monotonic() < deadline:  # the first sentence is being spoken
@@ -153,7 +119,7 @@ def test_stop_interrupts_a_slow_answer_at_once(llm_server, rig) -> None:
 
 def test_new_question_supersedes_the_answer_in_progress(llm_server, rig) -> None:
     srv = llm_server(api="openai", delay_s=0.1)
-    r = make(rig, srv.url, llm_idle_timeout_s=5.0)
+    r = rig(srv.url, llm_idle_timeout_s=5.0)
     r.assistant.ask("First question?")
     deadline = time.monotonic() + 10
     while not srv.t_first_token and time.monotonic() < deadline:
@@ -166,7 +132,26 @@ def test_new_question_supersedes_the_answer_in_progress(llm_server, rig) -> None
 
 
 def test_empty_url_is_spoken_as_not_set_up(rig) -> None:
-    r = make(rig, "")
+    r = rig("")
     r.ask("Hello?")
     assert r.engine.calls[-1] == "No language model is set up yet."
     assert "remote_llm_url is empty" in r.status.current.llm_note
+
+
+def test_one_record_holds_the_answers_timings_from_both_sides(llm_server, rig) -> None:
+    """The assistant's record is the one the pipeline stamps: no second copy of the speech times."""
+    srv = llm_server(api="ollama")
+    r = rig(srv.url)
+    seen: list[object] = []
+    speak = r.pipeline.speak
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = speak(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(result)
+        return result
+
+    r.pipeline.speak = spy  # type: ignore[method-assign]
+    r.ask("Why is the sky blue?")
+    t = r.assistant.last_timings
+    assert t is not None and len(seen) == 1 and seen[0].timings is t  # type: ignore[attr-defined]
+    assert t.first_sentence is not None and t.first_audio is not None

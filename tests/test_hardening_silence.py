@@ -1,9 +1,9 @@
 """Issue 13 item 4, "never silent": every question ends in speech, the answer or one short sentence saying what
 went wrong, and the daemon stays alive; `ask` exits non-zero when the answer was not spoken.
 
-Real: the stand-in LLM servers (hostile ones included), LLMClient, Assistant, Pipeline, Router and the system
-voice (espeak-ng in a child process). Only the audio device is a MemorySink; the engine is wrapped in `Faulty`
-(with no fault) to record what was spoken.
+Real: the stand-in LLM servers (hostile ones included), LLMClient, Assistant, and the speech stack the product
+builds (Pipeline, Router, the system voice: espeak-ng in a child process; tests/fixtures/answer.py). Only the
+audio device is a MemorySink; the engine is wrapped in `Faulty` (with no fault) to record what was spoken.
 """
 
 from __future__ import annotations
@@ -13,64 +13,31 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from daemon.assistant import UNEXPECTED, Assistant
+from daemon.assistant import UNEXPECTED
 from daemon.brain.client import LLMClient
-from daemon.brain.conversation import Conversation
 from daemon.brain.stream import ChatStream
-from daemon.settings import Settings
-from daemon.speech.engines.system import SystemEngine
-from daemon.speech.pipeline import TOO_LONG, Pipeline
-from daemon.speech.router import Router
-from daemon.status import StatusBus
+from daemon.speech.pipeline import TOO_LONG
 from tests.conftest import ROOT
-from tests.fixtures.llm_server import DEFAULT_TOKENS, warm
-from tests.fixtures.tones import Faulty, MemorySink
+from tests.fixtures.answer import AnswerRig
+from tests.fixtures.llm_server import DEFAULT_TOKENS
 
 FIRST = "The sky is blue because air scatters blue light."
 SECOND = "Sunsets look red for the same reason."
 
 
-class Rig:
-    def __init__(self, url: str, **settings: object) -> None:
-        values: dict[str, object] = {"engine": "system", "use_local_cloning": False, "llm_first_token_timeout_s": 0.8,
-                                     "llm_idle_timeout_s": 0.5, "llm_health_interval_s": 0}
-        self.settings = Settings(remote_llm_url=url, **{**values, **settings})  # type: ignore[arg-type]
-        self.status = StatusBus()
-        self.engine = Faulty(warm(SystemEngine(self.settings)))
-        self.router = Router({"system": self.engine}, self.settings, self.status, probe=False)
-        self.pipeline = Pipeline(self.router, MemorySink(), self.settings, self.status)
-        self.client = LLMClient(self.settings)
-        self.assistant = Assistant(self.client, Conversation(0), self.pipeline, self.status)
-
-    def ask(self, question: str = "Why is the sky blue?", within: float = 10.0) -> float:
-        t0 = time.monotonic()
-        self.assistant.ask(question)
-        assert self.assistant.wait_idle(within), "the question did not end in time"
-        return time.monotonic() - t0
-
-    def close(self) -> None:
-        self.assistant.close()
-        self.pipeline.close()
-        self.router.close()
+DEFAULTS: dict[str, object] = {"llm_first_token_timeout_s": 0.8, "llm_idle_timeout_s": 0.5,
+                               "llm_health_interval_s": 0, "history_turns": 0}
 
 
 @pytest.fixture
-def rigs() -> Iterator[list[Rig]]:
-    made: list[Rig] = []
-    yield made
-    for r in made:
-        r.close()
-
-
-def make(rigs: list[Rig], url: str, **settings: object) -> Rig:
-    rig = Rig(url, **settings)
-    rigs.append(rig)
-    return rig
+def rigs(answer_rig: Callable[..., AnswerRig]) -> Callable[..., AnswerRig]:
+    """An AnswerRig (tests/fixtures/answer.py) with this module's short LLM timeouts and no history."""
+    return lambda url, **settings: answer_rig(url, **{**DEFAULTS, **settings})
 
 
 HOSTILE = [
@@ -91,7 +58,7 @@ def test_hostile_servers_end_within_their_bounds_with_speech_and_a_message(
     llm_server, rigs, fault, behaviour, settings, answer, last, bound
 ) -> None:
     srv = llm_server(api="openai", fault=fault, **behaviour)
-    r = make(rigs, srv.url, **settings)
+    r = rigs(srv.url, **settings)
     r.client.model()
     t0 = time.monotonic()
     r.assistant.ask("Why is the sky blue?")
@@ -115,7 +82,7 @@ def test_hostile_servers_end_within_their_bounds_with_speech_and_a_message(
 ])
 def test_an_answer_that_cleans_to_nothing_is_said_and_logged(llm_server, rigs, caplog, tokens, spoken, note) -> None:
     srv = llm_server(api="ollama", tokens=tokens)
-    r = make(rigs, srv.url)
+    r = rigs(srv.url)
     with caplog.at_level(logging.WARNING, logger="daemon.assistant"):
         r.ask()
     assert r.engine.calls == [spoken]
@@ -127,7 +94,7 @@ def test_an_answer_that_cleans_to_nothing_is_said_and_logged(llm_server, rigs, c
 
 def test_an_unexpected_error_is_spoken_and_logged_and_the_next_question_works(llm_server, rigs, caplog) -> None:
     srv = llm_server(api="ollama")
-    r = make(rigs, srv.url)
+    r = rigs(srv.url)
     real_chat = r.client.chat
 
     def broken(messages):  # type: ignore[no-untyped-def]
@@ -148,7 +115,7 @@ def test_an_unexpected_error_is_spoken_and_logged_and_the_next_question_works(ll
 
 def test_an_unexpected_error_mid_answer_speaks_what_arrived_then_says_so(llm_server, rigs, monkeypatch) -> None:
     srv = llm_server(api="openai", delay_s=0.01)
-    r = make(rigs, srv.url)
+    r = rigs(srv.url)
     real_iter = ChatStream.__iter__
 
     def breaks_after_the_first_sentence(self):  # type: ignore[no-untyped-def]
@@ -165,7 +132,7 @@ def test_an_unexpected_error_mid_answer_speaks_what_arrived_then_says_so(llm_ser
 
 def test_a_long_answer_is_capped_with_a_notice(llm_server, rigs) -> None:
     srv = llm_server(api="openai", tokens=["This is one sentence of the long answer. "] * 20)
-    r = make(rigs, srv.url, speak_max_chars=120)
+    r = rigs(srv.url, speak_max_chars=120)
     r.ask()
     assert r.engine.calls == ["This is one sentence of the long answer."] * 3 + [TOO_LONG]
     t = r.assistant.last_timings

@@ -35,7 +35,7 @@ def test_speaks_every_sentence_once_in_order() -> None:
     assert [s.text for s in result.sentences] == ["Sentence 1 is here.", "Sentence 2 follows!", "And sentence 3?"]
     assert result.engines == ["system"] * 3
     assert len(sink.sources) == 3
-    assert result.first_audio_at is not None and result.end is not None and not result.cancelled
+    assert result.timings.first_audio is not None and result.timings.end is not None and not result.cancelled
 
 
 def test_first_sentence_is_spoken_while_later_deltas_still_arrive() -> None:
@@ -62,8 +62,8 @@ def test_first_sentence_is_spoken_while_later_deltas_still_arrive() -> None:
         pipe.close()
     assert seen_before_last_delta == [True]
     assert len(result.sentences) == 2
-    assert result.first_audio_at is not None and result.first_sentence_at is not None
-    assert result.first_audio_at < result.end  # type: ignore[operator]
+    assert result.timings.first_audio is not None and result.timings.first_sentence is not None
+    assert result.timings.first_audio < result.timings.end  # type: ignore[operator]
 
 
 def test_cancel_stops_within_100_ms_and_drops_the_rest() -> None:

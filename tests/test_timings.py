@@ -3,7 +3,7 @@ figure, and the tooltip shows hotkey -> first audio only (the pipeline no longer
 
 from __future__ import annotations
 
-from daemon.assistant import AnswerTimings
+from daemon.timings import AnswerTimings
 
 
 def test_times_count_from_the_hotkey_and_are_never_negative() -> None:

@@ -27,6 +27,7 @@ from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
 from daemon.speech.sentences import SentenceSplitter
 from daemon.status import Activity, StatusBus
+from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,10 @@ class SpokenSentence:
 
 @dataclass
 class SpeechResult:
-    """What happened to one utterance; times are time.monotonic() values (None = never happened)."""
+    """What happened to one utterance; its times are stamped into `timings` (the caller's record, if it gave one)."""
 
     utterance_id: int
-    started_at: float
-    first_sentence_at: float | None = None
-    first_audio_at: float | None = None
-    end: float | None = None
+    timings: AnswerTimings
     sentences: list[SpokenSentence] = field(default_factory=list)
     cancelled: bool = False
     submitted: int = 0  # sentences handed to the synthesis worker (the truncation notice included)
@@ -60,13 +58,6 @@ class SpeechResult:
     @property
     def engines(self) -> list[str | None]:
         return [s.engine for s in self.sentences]
-
-    @property
-    def first_audio_latency(self) -> float | None:
-        """Seconds from the first complete sentence to its first audio reaching the sink."""
-        if self.first_audio_at is None or self.first_sentence_at is None:
-            return None
-        return self.first_audio_at - self.first_sentence_at
 
 
 @dataclass(frozen=True)
@@ -104,8 +95,8 @@ class _JobSink:
     def play(self, samples: np.ndarray, rate: int) -> None:
         if not self._live():
             return
-        if self._job.result.first_audio_at is None:
-            self._job.result.first_audio_at = time.monotonic()
+        if self._job.result.timings.first_audio is None:
+            self._job.result.timings.first_audio = time.monotonic()
         self._pipeline.sink.play(samples, rate)
 
     def end_source(self) -> None:
@@ -143,18 +134,20 @@ class Pipeline:
     # ----- public verbs -----
     def speak(
         self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True,
-        first_fragment: bool = True,
+        first_fragment: bool = True, timings: AnswerTimings | None = None,
     ) -> SpeechResult:
         """Speak a stream of text deltas; returns when it was all played (or cancelled).
 
         An exception from `deltas` (e.g. the LLM stream breaking) is raised after the text received so far
         has been spoken. `first_fragment`: the first sentence may start at its first clause (a stream that
-        is still being written gains from it; a whole text does not).
+        is still being written gains from it; a whole text does not). `timings`: the record to stamp the first
+        sentence, first audio and end into (the assistant's, for one answer); a new one when None.
         """
         with self._speak_lock:
             with self._lock:
                 self._utterance += 1
-                job = _Job(self._utterance, voice, SpeechResult(self._utterance, time.monotonic()))
+                stamps = timings if timings is not None else AnswerTimings("", time.monotonic())
+                job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps))
                 self._job = job
             splitter = SentenceSplitter(
                 first_fragment_words=self.settings.first_fragment_words if first_fragment else 0
@@ -176,7 +169,7 @@ class Pipeline:
             job.done.wait()
             if wait_playback and not job.cancel.is_set():
                 self._drain(job)
-            job.result.end = time.monotonic()
+            job.result.timings.end = time.monotonic()
             job.result.cancelled = job.cancel.is_set()
             self.status.update(activity=Activity.IDLE)
             if failure is not None:
@@ -191,7 +184,7 @@ class Pipeline:
         """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
         with self._lock:
             job = self._job
-            live = job is not None and job.result.end is None
+            live = job is not None and job.result.timings.end is None
             self._utterance += 1
             if job is not None:
                 job.cancel.set()
@@ -223,8 +216,8 @@ class Pipeline:
         return budget
 
     def _submit(self, job: _Job, sentence: str) -> None:
-        if job.result.first_sentence_at is None:
-            job.result.first_sentence_at = time.monotonic()
+        if job.result.timings.first_sentence is None:
+            job.result.timings.first_sentence = time.monotonic()
             self.status.update(activity=Activity.SPEAKING)
         index = job.result.submitted
         job.result.submitted += 1
