@@ -1,4 +1,4 @@
-"""Start VoxTray at login: `python install_service.py install|uninstall|status` (a thin CLI over autostart.py)."""
+"""Start VoxTray at login: `python install_service.py install|uninstall|status` (a thin CLI over daemon/desktop/autostart/)."""
 
 from __future__ import annotations
 

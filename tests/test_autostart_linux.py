@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from daemon.desktop import autostart
-from daemon.desktop.autostart import XdgAutostart
+from daemon.desktop.autostart.xdg import XdgAutostart
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path, PureWindowsPath
 
-from daemon.desktop.autostart import (
+from daemon.desktop.autostart.windows import (
     APPROVED_KEY,
     LAUNCHER,
     REG_BINARY,

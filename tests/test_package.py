@@ -27,7 +27,8 @@ from packaging.requirements import Requirement
 
 from daemon import __version__, paths
 from daemon import settings as settings_mod
-from daemon.desktop.autostart import WindowsAutostart, XdgAutostart, split_windows_command, windows_command
+from daemon.desktop.autostart.windows import WindowsAutostart, split_windows_command, windows_command
+from daemon.desktop.autostart.xdg import XdgAutostart
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
