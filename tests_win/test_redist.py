@@ -7,8 +7,8 @@ How msvcp140.dll is taken away: Wine does NOT honour WINEDLLOVERRIDES set in a c
 (measured: with "...;msvcp140=d" in subprocess's env the child still loads it; Wine reads that variable from
 the Unix environment it starts with). It does honour HKCU\\Software\\Wine\\DllOverrides, read as each process
 loads a DLL: the `no_redist` fixture sets msvcp140 to "" (disabled) in this run's own copy of the prefix while
-the child runs, and checks that it took effect. The torch and ctranslate2 explanations are tested at the
-boundary on Linux (tests/test_doctor_windows.py): the heavy packages are not in this lane.
+the child runs, and checks that it took effect. The lane's heavy stack (torch, faster-whisper/ctranslate2) is on
+the path too, so doctor's torch line must give the same explanation for torch's c10.dll.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def test_doctor_names_the_redistributable_and_fails(no_redist: None, settings_fi
     line = next(x for x in out.splitlines() if "VC++ runtime" in x)
     assert line.lstrip().startswith("[FAIL] VC++ runtime") and "msvcp140.dll does not load" in line, out
     assert f"download {URL}" in out, out
+    torch_line = next(x for x in out.splitlines() if x.lstrip().startswith("[FAIL] torch"))
+    assert "Visual C++ 2015-2022 Redistributable" in torch_line and "install torch" not in out, out
 
 
 def test_say_tells_the_sentence_and_writes_nothing(no_redist: None, settings_file: Path, tmp_path: Path) -> None:

@@ -33,11 +33,9 @@ from pip._vendor.packaging.version import Version
 ROOT = Path(__file__).resolve().parents[2]
 REQS = ROOT / "requirements-win.txt"
 PRODUCT_REQS = ROOT / "requirements.txt"
-# requirements.txt entries that cannot run under Wine (no CUDA/torch there); the rest must be in REQS as is.
-# faster-whisper (asking by voice) is left out too: its ctranslate2 + onnxruntime + tokenizers Windows wheels add
-# ~45 MB of downloads to the lane, which runs no speech recognition (daemon/listen/ imports it only when the
-# recogniser loads; speech recognition is tested with real weights on Linux).
-NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six", "faster-whisper"}
+# requirements.txt entries kept out of the light lane: the heavy stack (~1.4 GB), installed into its own folder
+# from constraints-win-heavy.txt (HEAVY below; scripts/wine/heavy.sh), so a light change never reinstalls it.
+NOT_UNDER_WINE = {"torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six", "faster-whisper"}  # = HEAVY
 # Only in the Windows lane (pywin32: win32 APIs for tests; comtypes may also be in requirements.txt).
 WIN_EXTRAS = {"pywin32", "comtypes"}
 PINS = ROOT / "constraints-win.txt"
@@ -64,7 +62,7 @@ WIN_ENV = {
 }
 # The heavy stack: what speaks in the clone and hears questions (requirements.txt's entries that the light lane
 # leaves out). Installed into its own folder (<cache>/heavy, ~1.6 GB), searched before the light wheels.
-HEAVY = ["torch", "torchaudio", "torchcodec", "coqui-tts", "transformers", "six", "faster-whisper"]
+HEAVY = sorted(NOT_UNDER_WINE)
 HEAVY_PINS = ROOT / "constraints-win-heavy.txt"
 UV_VERSION = "0.13.8"
 PIP_TARGET = ["--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp", "--only-binary=:all:"]
