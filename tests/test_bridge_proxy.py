@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from daemon.brain.link import BRIDGE_DOWN, describe_bridge_failure
-from tests.fixtures.bridge import MODEL, OllamaStandIn, RunningBridge, free_port_url, load_bridge_module
+from tests.fixtures.bridge import RunningBridge, free_port_url, load_bridge_module
+from tests.fixtures.ollama import MODEL, OllamaStandIn
 
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
 

@@ -16,7 +16,8 @@ from daemon import settings as settings_mod
 from daemon.brain import secrets
 from daemon.brain.link import parse_link
 from daemon.settings import Settings
-from tests.fixtures.bridge import BRIDGE_PY, MODEL, OllamaStandIn, free_port_url, load_bridge_module, start_bridge
+from tests.fixtures.bridge import BRIDGE_PY, free_port_url, load_bridge_module, start_bridge
+from tests.fixtures.ollama import MODEL, OllamaStandIn
 
 
 def test_bridge_prints_one_pasteable_link_with_url_token_and_model(ollama_standin: OllamaStandIn) -> None:

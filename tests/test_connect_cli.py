@@ -21,7 +21,8 @@ from daemon.brain import secrets
 from daemon.brain.link import BRIDGE_DOWN, make_link
 from daemon.logs import log_file
 from daemon.settings import Settings
-from tests.fixtures.bridge import MODEL, OLLAMA_VERSION, OllamaStandIn, RunningBridge, free_port_url, start_bridge
+from tests.fixtures.bridge import RunningBridge, free_port_url, start_bridge
+from tests.fixtures.ollama import MODEL, OLLAMA_VERSION, OllamaStandIn
 from tests.test_connect_link import CLOUDFLARE_530, HOSTILE
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from daemon.__main__ import main
 from daemon.settings import Settings, save
-from tests.fixtures.gpu import FakeNvml, OllamaProcs, OllamaStandIn, alive
+from tests.fixtures.gpu import FakeNvml, OllamaProcs, alive
+from tests.fixtures.ollama import OllamaStandIn
 from tests.test_gpu_vram import _has_driver
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,8 @@ from daemon.gpu.ollama import OllamaGuard
 from daemon.gpu.vram import VramWatcher
 from daemon.settings import Settings
 from daemon.status import StatusBus
-from tests.fixtures.gpu import FakeNvml, OllamaProcs, OllamaStandIn, alive
+from tests.fixtures.gpu import FakeNvml, OllamaProcs, alive
+from tests.fixtures.ollama import OllamaStandIn
 
 
 def _settings(url: str, names: list[str], **kw: object) -> Settings:

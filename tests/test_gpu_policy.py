@@ -21,7 +21,8 @@ from daemon.gpu.vram import VramWatcher
 from daemon.settings import Settings
 from daemon.speech.router import Router
 from daemon.status import StatusBus
-from tests.fixtures.gpu import FakeNvml, OllamaStandIn
+from tests.fixtures.gpu import FakeNvml
+from tests.fixtures.ollama import OllamaStandIn
 from tests.fixtures.tones import Faulty, MemorySink, ToneEngine, raise_on
 
 TOTAL_MB, XTTS_MB = 6144, 2000

@@ -124,5 +124,7 @@ def test_quitting_mid_download_stops_it_without_a_paused_notification(
     h = Harness(tmp_path, xtts_download_url=model_server.url, xtts_license_accepted=True)
     h.setup.check()
     wait_for(lambda: model_server.gets("model.pth"), 20, "the download of model.pth to begin")
+    assert any(t.name == "model-download" for t in threading.enumerate())  # 300 kB at 50 kB/s: ~6 s to go
     h.setup.close()
+    assert not any(t.name == "model-download" for t in threading.enumerate()), "the download went on after close()"
     assert not any("paused" in t for t in h.told), h.told

@@ -18,7 +18,8 @@ from daemon.brain import secrets
 from daemon.brain.connect import connect
 from daemon.brain.link import parse_link
 from daemon.settings import Settings
-from tests.fixtures.bridge import OllamaStandIn, RunningBridge, start_bridge
+from tests.fixtures.bridge import RunningBridge, start_bridge
+from tests.fixtures.ollama import OllamaStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 

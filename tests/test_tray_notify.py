@@ -5,7 +5,10 @@ The `send` sink is a recorder (the desktop side is proven with dunst in test_tra
 
 from __future__ import annotations
 
+import logging
 import threading
+
+import pytest
 
 from daemon.desktop.notify import Notifier
 from daemon.status import StatusBus, Tier
@@ -112,12 +115,26 @@ def test_disabled_notifications_are_only_logged_and_close_cancels_pending() -> N
     assert not any(t.name == "voxtray-notify" for t in threading.enumerate())
 
 
-def test_a_failing_sink_does_not_break_the_bus() -> None:
-    bus = StatusBus()
+def test_a_failing_sink_is_caught_and_logged_by_the_notifier_and_the_next_notification_goes_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The notifier handles its sink's failure itself (the bus never sees it) and keeps telling."""
+    bus, sink = StatusBus(), Sink()
 
-    def boom(title: str, text: str) -> None:
-        raise RuntimeError("no notification daemon")
+    def fails_once(title: str, text: str) -> None:
+        if not failed:
+            failed.append(title)
+            raise RuntimeError("no notification daemon")
+        sink(title, text)
 
-    n = Notifier(bus, boom, cooldown_s=0).start()
-    assert bus.update(tier=Tier.XTTS) and bus.update(tier=Tier.EDGE)
+    failed: list[str] = []
+    n = Notifier(bus, fails_once, cooldown_s=0).start()
+    with caplog.at_level(logging.INFO):
+        assert bus.update(tier=Tier.XTTS) and bus.update(tier=Tier.EDGE)
+        wait_for(lambda: failed, 5, "the first notification to fail")
+        bus.update(llm_ok=False, llm_note="connection refused")
+        wait_for(sink.titles, 5, "the next notification, after the failing one")
     n.close()
+    assert failed == ["Fell back to edge-tts"] and sink.titles() == ["LLM unreachable"]
+    assert any(r.name == "daemon.desktop.notify" and r.exc_info for r in caplog.records), "logged by the notifier"
+    assert not [r for r in caplog.records if r.name == "daemon.status"], "the failure reached the bus"

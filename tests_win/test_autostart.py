@@ -94,7 +94,7 @@ def test_registered_command_starts_the_daemon_from_a_non_ascii_path(kind: str, t
         assert wait_for(lambda: "tray starting" in log_text(log_dir), 60, "the daemon's log")
         tray = wait_for(lambda: winutil.tray_window(pid), 30, "the daemon's tray window")
         log = log_text(log_dir)
-        assert str(project) in log or "VoxTray" in log
+        assert str(project) in log, "the daemon runs the copied project (its settings path is logged)"
         winutil.post(tray.hwnd, WM_CLOSE)  # a clean stop (what Task Manager's "End task" sends first)
         wait_for(lambda: not winutil.pid_alive(pid), 30, "the daemon to exit after WM_CLOSE")
         assert "VoxTray stopped" in log_text(log_dir)

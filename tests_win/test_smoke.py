@@ -76,7 +76,7 @@ def test_sounddevice_lists_windows_devices() -> None:
     apis = {api["name"] for api in sd.query_hostapis()}
     assert "MME" in apis
     assert any(d["max_output_channels"] > 0 for d in devices)
-    assert sd.default.device[1] >= 0 or sd.query_devices(kind="output")
+    assert sd.query_devices(kind="output")["max_output_channels"] > 0  # a default output (raises when none)
 
 
 def test_msvcrt_locking_excludes_another_process(tmp_path: Path) -> None:
