@@ -35,7 +35,7 @@ from typing import Protocol
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMAnswerCutError, LLMProblem
-from daemon.brain.health import HealthPoller
+from daemon.brain.health import ClientSource, HealthPoller
 from daemon.brain.link import explain_llm_failure
 from daemon.brain.stream import ChatStream
 from daemon.speech.clean import unspeakable_reason
@@ -70,9 +70,12 @@ VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
 
 
 class Assistant:
-    """Answers questions aloud, one at a time, on a single worker thread ("assistant")."""
+    """Answers questions aloud, one at a time, on a single worker thread ("assistant").
 
-    def __init__(self, client: LLMClient, conversation: Conversation, pipeline: SpeechPipeline, status: StatusBus,
+    `client` is an LLMClient or a provider of the current one (the daemon's: a reload applies from the next
+    question)."""
+
+    def __init__(self, client: LLMClient | ClientSource, conversation: Conversation, pipeline: SpeechPipeline, status: StatusBus,
                  *, voice: VoiceSource = None, health: HealthPoller | None = None) -> None:
         self.client = client
         self.conversation = conversation
@@ -91,6 +94,15 @@ class Assistant:
         self._idle.set()
         self._worker = threading.Thread(target=self._work, name="assistant", daemon=True)
         self._worker.start()
+
+    @property
+    def client(self) -> LLMClient:
+        """The LLM client used for the next question."""
+        return self._client()
+
+    @client.setter
+    def client(self, client: LLMClient | ClientSource) -> None:
+        self._client: ClientSource = client if callable(client) else (lambda: client)
 
     # ---- public verbs (any thread, never block) ---------------------------------------------------
     def ask(self, question: str, *, t_hotkey: float | None = None) -> None:

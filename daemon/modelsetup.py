@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import settings as settings_mod
 from daemon.download import (
     LICENSE_NAME,
     LICENSE_SUMMARY,
@@ -27,6 +26,7 @@ from daemon.download import (
 )
 from daemon.download.manifest import GET_MODEL, how_to_get
 from daemon.errors import SettingsError
+from daemon.live import LiveSettings
 from daemon.settings import Settings
 from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, StatusBus
 
@@ -52,16 +52,12 @@ class ModelSetup:
 
     def __init__(
         self,
-        settings_path: Path,
-        settings: Callable[[], Settings],
-        apply: Callable[[Settings], None],
+        settings: LiveSettings,
         status: StatusBus,
         on_ready: Callable[[], None],
         tell: Callable[[str], None],
     ) -> None:
-        self._path = settings_path
         self._settings = settings
-        self._apply = apply
         self._status = status
         self._on_ready = on_ready
         self._tell = tell
@@ -86,7 +82,7 @@ class ModelSetup:
 
     def accept_and_download(self) -> None:
         """The user accepted the licence in the dialog: save that, then download."""
-        self._apply(settings_mod.update(self._path, xtts_license_accepted=True))
+        self._settings.update(xtts_license_accepted=True)
         log.info("XTTS v2 licence accepted in the tray dialog")
         self.start_download()
 
@@ -96,7 +92,7 @@ class ModelSetup:
         if problems:
             raise SettingsError(f"{folder} is not an XTTS v2 model folder: {'; '.join(problems)}.")
         self.cancel()
-        self._apply(settings_mod.update(self._path, xtts_model_path=str(folder)))
+        self._settings.update(xtts_model_path=str(folder))
         self._status.update(model_setup="", setup_note="")
         self._tell(f"Using the XTTS model in {folder}; loading the cloned voice…")
         self._on_ready()

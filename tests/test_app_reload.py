@@ -7,20 +7,11 @@ LLM stand-in on 127.0.0.1; no display, so hotkeys are off and no tray is shown.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from daemon import settings as S
 from daemon.app import App
-
-
-def wait(pred, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.waits import until as wait
 
 
 def make_app(tmp_path: Path, monkeypatch) -> App:  # type: ignore[no-untyped-def]
@@ -36,9 +27,10 @@ def test_reload_switches_the_running_assistant_to_the_new_llm(tmp_path: Path, mo
     app = make_app(tmp_path, monkeypatch)
     try:
         srv = llm_server(api="ollama")
-        S.update(app.settings_path, remote_llm_url=srv.url)
-        app.reload_settings()
-        assert app.assistant.client.url == srv.url == app.settings.remote_llm_url
+        S.update(app.live.path, remote_llm_url=srv.url)
+        app.commands.reload_settings()
+        assert app.parts is not None
+        assert app.parts.assistant.client.url == srv.url == app.live().remote_llm_url
         assert wait(lambda: app.status.current.llm_ok is True), app.status.current
     finally:
         app.shutdown()
@@ -47,10 +39,10 @@ def test_reload_switches_the_running_assistant_to_the_new_llm(tmp_path: Path, mo
 def test_bad_bridge_link_from_the_tray_is_reported_and_settings_stay(tmp_path: Path, monkeypatch) -> None:
     app = make_app(tmp_path, monkeypatch)
     try:
-        before = app.settings_path.read_bytes()
-        app.connect_bridge("file:///etc/passwd")
+        before = app.live.path.read_bytes()
+        app.commands.connect_bridge("file:///etc/passwd")
         assert app.status.current.message.startswith("Could not connect:")
-        assert app.settings_path.read_bytes() == before
+        assert app.live.path.read_bytes() == before
     finally:
         app.shutdown()
 
@@ -58,9 +50,9 @@ def test_bad_bridge_link_from_the_tray_is_reported_and_settings_stay(tmp_path: P
 def test_broken_settings_on_reload_keep_the_running_values(tmp_path: Path, monkeypatch) -> None:
     app = make_app(tmp_path, monkeypatch)
     try:
-        app.settings_path.write_text('{"engine": "bark"}')
-        app.reload_settings()
-        assert app.settings.engine == "system"
+        app.live.path.write_text('{"engine": "bark"}')
+        app.commands.reload_settings()
+        assert app.live().engine == "system"
         assert "'engine'" in app.status.current.message
     finally:
         app.shutdown()

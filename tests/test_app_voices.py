@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 from daemon import settings as S
 from daemon.app import App
 from daemon.settings import Settings
 from daemon.status import Tier
-
-
-def wait(pred, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.waits import until as wait
 
 
 def test_choosing_a_voice_saves_it_atomically_and_precomputes_its_latents(
@@ -37,15 +28,16 @@ def test_choosing_a_voice_saves_it_atomically_and_precomputes_its_latents(
     app = App(S.load(path), path, headless=True)
     app.start()
     try:
-        xtts = app.speech.engines["xtts"]
+        assert app.parts is not None
+        xtts = app.parts.speech.engines["xtts"]
         assert wait(lambda: xtts.loaded, 180), app.status.current
         assert wait(lambda: app.status.current.tier == Tier.XTTS, 10), app.status.current
-        assert sorted(app.voices()) == ["bob", "lj"]
+        assert sorted(app.commands.voices()) == ["bob", "lj"]
         cache = voices_dir / ".cache"
         before = set(cache.glob("bob*")) if cache.exists() else set()
-        app.use_voice("bob")
+        app.commands.use_voice("bob")
         assert json.loads(path.read_text())["cloning_reference_file"] == str(voices_dir / "bob.wav")
-        assert app.settings.cloning_reference_file == str(voices_dir / "bob.wav")
+        assert app.live().cloning_reference_file == str(voices_dir / "bob.wav")
         assert app.status.current.voice == "bob"
         assert wait(lambda: set(cache.glob("bob*")) - before, 120), "latents for bob were not precomputed"
         assert [p.name for p in tmp_path.glob(".settings.json*")] == []  # no temp file left behind

@@ -2,6 +2,7 @@
 lazy import inside a function counts too). CI fails when a forbidden import is added.
 
     entry points   app, cli, __main__, api, doctor,       may import anything
+                   commands, parts, runner
                    the package's __init__ (re-exports the api)
     desktop        tray, hotkeys, question box, ...       base, voices, download (talks to the app via protocols)
     assistant      question -> LLM stream -> speech        joins brain and speech (wired by app.py)
@@ -12,7 +13,8 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
     listen         microphone + speech recognition        base only
     setup          modelsetup: the model's first run       download + base (the tray asks; app.py wires)
     voices         voice library (VoiceRef, decoding)     base only
-    base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime, timings
+    base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime, timings,
+                   live (the settings provider), worker (the worker lifecycle)
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent / "daemon"
 
 LAYER_OF_TOP = {
     "app": "entry", "cli": "entry", "__main__": "entry", "api": "entry", "doctor": "entry", "__init__": "entry",
+    "commands": "entry", "parts": "entry", "runner": "entry",
     "listen": "listen", "modelsetup": "setup",
     "desktop": "desktop", "assistant": "assistant", "brain": "brain", "speech": "speech", "gpu": "gpu",
     "voices": "voices", "download": "download",
 }
-BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", "timings", ""}
+BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", "timings", "live",
+        "worker", ""}
 ALLOWED: dict[str, set[str]] = {
     "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "setup", "download",
               "base"},
@@ -99,3 +103,11 @@ def test_no_forbidden_imports() -> None:
 def test_the_contract_catches_a_forbidden_import(source: str, target: str) -> None:
     """The checker itself can fail: a forbidden edge is reported."""
     assert layer(target) not in ALLOWED[source]
+
+
+def test_the_composition_root_only_wires() -> None:
+    """app.py builds and wires: short, typed (no Any), and no part is handed settings to keep."""
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    assert len(source.splitlines()) < 150
+    assert "Any" not in {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    assert "_apply" not in source and ".settings = " not in source

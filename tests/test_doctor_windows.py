@@ -184,7 +184,7 @@ def test_the_daemon_says_it_at_start(broken_libs: Path, no_redist: list[str], tm
     try:
         with pytest.raises(MissingRuntimeError, match=re.escape(f"audio (soxr) cannot load: the {REDIST}")):
             app.start()  # before any part starts; main() / the tray's start-up thread tell it
-        assert app._stoppers == []
+        assert len(app.shutdown_steps) == 0
     finally:
         app.shutdown()
 

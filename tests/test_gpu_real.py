@@ -89,7 +89,7 @@ def test_policy_unloads_under_a_real_allocation_and_reloads_after(tmp_path: Path
     # Marks relative to what this GPU has free now: another app taking 2 GB must cross the low mark.
     settings = settings.model_copy(update={"vram_low_water_mb": max(loaded.free_mb - 1500, 0),
                                            "vram_high_water_mb": loaded.free_mb + 512})
-    policy.settings = settings  # a new snapshot, as App._apply hands it out (the watcher only polls)
+    policy.settings = settings  # a new snapshot (the daemon passes its LiveSettings provider instead)
     watcher.start()
     other = subprocess.Popen(
         [sys.executable, "-c",

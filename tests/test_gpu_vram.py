@@ -16,6 +16,7 @@ from daemon.gpu.vram import NO_GPU_NOTE, VramReading, VramWatcher
 from daemon.settings import Settings
 from daemon.status import StatusBus
 from tests.fixtures.gpu import FakeGpu, FakeNvml
+from tests.waits import until
 
 
 def _has_driver() -> bool:
@@ -33,10 +34,7 @@ def test_no_driver_means_no_gpu_note_and_the_thread_ends() -> None:
     status = StatusBus()
     watcher = VramWatcher(Settings(vram_poll_interval_s=0.01), status)
     watcher.start()
-    thread = watcher._thread
-    assert thread is not None
-    thread.join(5)
-    assert not thread.is_alive(), "without a GPU the watcher stops polling"
+    assert until(lambda: not watcher.polling, 5), "without a GPU the watcher stops polling"
     assert watcher.available is False and watcher.snapshot() is None
     assert status.current.gpu_note == NO_GPU_NOTE and status.current.vram_free_mb is None
     assert not watcher.headroom(1)

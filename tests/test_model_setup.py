@@ -15,6 +15,7 @@ import pytest
 from daemon import settings as settings_mod
 from daemon.desktop.traymenu import GET_MODEL_ITEM
 from daemon.errors import SettingsError
+from daemon.live import LiveSettings
 from daemon.modelsetup import ModelSetup, offer_facts
 from daemon.settings import Settings
 from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Status, StatusBus
@@ -27,17 +28,13 @@ class Harness:
         self.path = tmp_path / "settings.json"
         settings_mod.save(Settings(use_local_cloning=True, cloning_reference_file=str(tmp_path / "v.wav"),
                                    **settings), self.path)  # type: ignore[arg-type]
-        self.settings = settings_mod.load(self.path, check=False)
+        self.live = LiveSettings(self.path, settings_mod.load(self.path, check=False))
         self.bus = StatusBus()
         self.told: list[str] = []
         self.ready = threading.Event()
         self.notes: list[Status] = []
         self.bus.subscribe(lambda _old, new: self.notes.append(new))
-        self.setup = ModelSetup(self.path, lambda: self.settings, self._apply, self.bus, on_ready=self.ready.set,
-                                tell=self.told.append)
-
-    def _apply(self, new: Settings) -> None:
-        self.settings = new
+        self.setup = ModelSetup(self.live, self.bus, on_ready=self.ready.set, tell=self.told.append)
 
 
 def test_missing_model_without_the_licence_says_what_to_do_and_downloads_nothing(

@@ -19,12 +19,12 @@ import os
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from daemon.desktop.dialogs import ModelOffer, Report
 from daemon.desktop.notify import Notifier
 from daemon.desktop.tray import Tray, tray_available
+from daemon.settings import Settings
 from daemon.status import Activity, StatusBus, Tier
 
 _out_lock = threading.Lock()
@@ -41,6 +41,7 @@ class RecordingActions:
 
     def __init__(self) -> None:
         self.tray: Tray | None = None
+        self.settings = Settings(use_local_cloning=False)
         self._autostart = False
         self._voices = os.environ.get("TRAY_CHILD_VOICES", "alice.wav,bob.wav,carol.wav").split(",")
 
@@ -51,7 +52,9 @@ class RecordingActions:
     def stop_speaking(self) -> None: self._call("stop_speaking")
     def use_voice(self, name: str) -> None: self._call("use_voice", name)
     def add_voice(self, path: Path) -> None: self._call("add_voice", path)
-    def set_engine(self, name: str) -> None: self._call("set_engine", name)
+    def set_engine(self, name: str) -> None:
+        self._call("set_engine", name)
+        self.settings = self.settings.model_copy(update={"engine": name})  # as the daemon saves it
     def new_conversation(self) -> None: self._call("new_conversation")
     def toggle_hotkeys(self) -> None: self._call("toggle_hotkeys")
     def open_settings(self) -> None: self._call("open_settings")
@@ -135,7 +138,7 @@ def _commands(bus: StatusBus, tray: Tray) -> None:
 def main() -> int:
     bus = StatusBus()
     actions = RecordingActions()
-    tray = Tray(bus, actions, SimpleNamespace(engine="auto"), pick_file=lambda: Path("/tmp/picked.wav"),
+    tray = Tray(bus, actions, lambda: actions.settings, pick_file=lambda: Path("/tmp/picked.wav"),
                 refresh_s=float(os.environ.get("TRAY_CHILD_REFRESH_S", "15")))
     actions.tray = tray
     notifier = Notifier(bus, tray.notify, cooldown_s=float(os.environ.get("TRAY_CHILD_COOLDOWN_S", "0"))).start()

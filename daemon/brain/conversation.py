@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +25,23 @@ class Conversation:
 
     `messages(question)` is what the LLM receives: system prompt, recent turns, then the new question.
     `add(question, answer)` records a finished (or partly spoken) answer; `reset()` starts over.
+    Both settings are values or providers (the daemon's: a reload applies from the next question).
     """
 
-    def __init__(self, history_turns: int = 6, system_prompt: str = "") -> None:
-        self.history_turns = history_turns
-        self.system_prompt = system_prompt.strip() or DEFAULT_SYSTEM_PROMPT
+    def __init__(self, history_turns: int | Callable[[], int] = 6,
+                 system_prompt: str | Callable[[], str] = "") -> None:
+        self._history_turns = history_turns if callable(history_turns) else (lambda: history_turns)
+        self._system_prompt = system_prompt if callable(system_prompt) else (lambda: system_prompt)
         self._turns: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+
+    @property
+    def history_turns(self) -> int:
+        return self._history_turns()
+
+    @property
+    def system_prompt(self) -> str:
+        return self._system_prompt().strip() or DEFAULT_SYSTEM_PROMPT
 
     def messages(self, question: str) -> list[Message]:
         with self._lock:

@@ -9,63 +9,65 @@
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 
 from daemon.brain.client import LLMClient
 from daemon.brain.transport import redact_url
 from daemon.status import StatusBus
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
-class HealthPoller:
-    """A daemon thread that checks `client.health()`; never raises, never blocks the caller."""
+ClientSource = Callable[[], LLMClient]
 
-    def __init__(self, client: LLMClient, status: StatusBus, interval_s: float = 30.0) -> None:
-        self.client = client
+
+class HealthPoller:
+    """A worker that checks `client.health()`; never raises, never blocks the caller.
+
+    `client` and `interval_s` are values or providers (the daemon passes providers: a reload applies at the
+    next check); an interval of 0 checks only when asked.
+    """
+
+    def __init__(self, client: LLMClient | ClientSource, status: StatusBus,
+                 interval_s: float | Callable[[], float] = 30.0) -> None:
+        self._client: ClientSource = client if callable(client) else (lambda: client)
+        self._interval: Callable[[], float] = interval_s if callable(interval_s) else (lambda: interval_s)
         self.status = status
-        self.interval_s = interval_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("llm-health", self._step)
         self._last_ok: bool | None = None
 
+    @property
+    def client(self) -> LLMClient:
+        """The LLM client of the current settings."""
+        return self._client()
+
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="llm-health", daemon=True)
-        self._thread.start()
+        """Check at once, then every interval (idempotent)."""
+        self._worker.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
 
     def check_soon(self) -> None:
         """Ask for a check now (returns at once)."""
-        self._wake.set()
+        self._worker.wake()
 
     def check_now(self) -> bool:
         """Run one check on the calling thread and publish it; returns llm_ok."""
-        url = redact_url(self.client.url)
-        if not self.client.configured:
+        client = self.client
+        url = redact_url(client.url)
+        if not client.configured:
             self.status.update(llm_url="", llm_ok=None, llm_note="remote_llm_url is not set")
             return False
-        ok, note = self.client.health()
+        ok, note = client.health()
         if ok != self._last_ok:
             log.log(logging.INFO if ok else logging.WARNING, "LLM health: %s (%s)", "ok" if ok else "down", note)
         self._last_ok = ok
         self.status.update(llm_url=url, llm_ok=ok, llm_note=note)
         return ok
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.check_now()
-            except Exception:  # the poller must survive anything
-                log.exception("LLM health check failed unexpectedly")
-            timeout = self.interval_s if self.interval_s > 0 else None
-            self._wake.wait(timeout)
-            self._wake.clear()
+    def _step(self) -> float | None:
+        self.check_now()
+        interval = self._interval()
+        return interval if interval > 0 else None

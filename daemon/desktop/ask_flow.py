@@ -19,6 +19,7 @@ from typing import Protocol
 
 from daemon.desktop.hotkeys import HotkeyListener
 from daemon.desktop.prompt import QuestionBox
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,14 @@ class HealthCheck(Protocol):
 
 
 class AskFlow:
-    """Owns the HotkeyListener and the QuestionBox and wires them to the Assistant."""
+    """Owns the HotkeyListener and the QuestionBox and wires them to the Assistant.
 
-    def __init__(self, settings: Settings, assistant: Asker, *, health: HealthCheck | None = None,
+    The hotkeys come from `settings` (a snapshot or the daemon's provider); `rebind()` after a reload binds
+    the new ones."""
+
+    settings = SettingsField()
+
+    def __init__(self, settings: Settings | SettingsSource, assistant: Asker, *, health: HealthCheck | None = None,
                  paused: Callable[[], bool] | None = None, backend: str | None = None,
                  prepare: Callable[[], None] | None = None, talk: Talk | None = None) -> None:
         self.assistant = assistant
@@ -56,17 +62,47 @@ class AskFlow:
         self.paused = paused or (lambda: False)
         self.prepare = prepare  # e.g. start the audio stream while the user types
         self.talk = talk
+        self.settings = settings
         self.box = QuestionBox(self._submit)
-        bindings = {settings.hotkey_ask: self.on_ask_hotkey, settings.hotkey_stop: self.on_stop_hotkey}
-        names = {settings.hotkey_ask: "hotkey_ask", settings.hotkey_stop: "hotkey_stop"}
-        releases: dict[str, Callable[[], None]] = {}
-        if talk is not None and settings.hotkey_talk.strip():
-            bindings[settings.hotkey_talk] = self.on_talk_hotkey
-            names[settings.hotkey_talk] = "hotkey_talk"
-            releases[settings.hotkey_talk] = self.on_talk_release
-        self.hotkeys = HotkeyListener(bindings, backend=backend, names=names, releases=releases)
+        self._backend = backend
+        self._keys = self._wanted()
+        self.hotkeys = self._listener()
         if talk is not None:
             talk.attach(self.box, hold=self.hotkeys.supports_release)
+
+    def _wanted(self) -> tuple[str, str, str]:
+        s = self.settings
+        return s.hotkey_ask, s.hotkey_stop, s.hotkey_talk if self.talk is not None else ""
+
+    def _listener(self) -> HotkeyListener:
+        ask, stop, talk = self._keys
+        bindings = {ask: self.on_ask_hotkey, stop: self.on_stop_hotkey}
+        names = {ask: "hotkey_ask", stop: "hotkey_stop"}
+        releases: dict[str, Callable[[], None]] = {}
+        if talk.strip():
+            bindings[talk] = self.on_talk_hotkey
+            names[talk] = "hotkey_talk"
+            releases[talk] = self.on_talk_release
+        return HotkeyListener(bindings, backend=self._backend, names=names, releases=releases)
+
+    def rebind(self) -> None:
+        """Bind the hotkeys the settings name now (after a reload); a no-op when they did not change.
+        A bad new combo raises HotkeyError / SettingsError and the old hotkeys stay."""
+        wanted = self._wanted()
+        if wanted == self._keys:
+            return
+        old_keys, self._keys = self._keys, wanted
+        try:
+            fresh = self._listener()
+        except Exception:
+            self._keys = old_keys
+            raise
+        old, running = self.hotkeys, self.hotkeys.running
+        old.stop()
+        self.hotkeys = fresh
+        if running:
+            fresh.start()
+        log.info("hotkeys re-bound: %s asks, %s stops", wanted[0], wanted[1])
 
     def start(self) -> None:
         self.box.start()
@@ -83,9 +119,13 @@ class AskFlow:
         self.box.stop()
 
     def on_ask_hotkey(self) -> None:
-        """Barge-in and open the question box (also what a tray "Ask..." item should call)."""
+        """The ask hotkey: open the question box unless hotkeys are paused."""
         if self.paused():
             return
+        self.open_box()
+
+    def open_box(self) -> None:
+        """Barge-in (answer and voice question), a fresh LLM health check, the question box (also the tray's Ask)."""
         t = time.monotonic()
         if self.talk is not None:
             self.talk.cancel()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from daemon.status import Status, StatusBus, Tier
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -94,25 +95,24 @@ class Notifier:
         self._told["tier"] = Tier.STARTING if start.tier is Tier.STARTING else start.tier
         self._last_sent: dict[str, float] = {}
         self._pending: set[str] = set()
-        self._timer: threading.Timer | None = None
+        self._due_at: float | None = None  # time.monotonic() when the pending kinds are told
+        self._worker = Worker("voxtray-notify", self._tick)
         self._unsubscribe: Callable[[], None] | None = None
         self._closed = False
 
     def start(self) -> Notifier:
+        self._worker.start()
         self._unsubscribe = self._bus.subscribe(self._on_change)
         return self
 
     def close(self) -> None:
-        """Unsubscribe and cancel a pending timer (nothing is sent after this returns)."""
+        """Unsubscribe and drop what is pending (nothing is sent after this returns)."""
         with self._lock:
             self._closed = True
-            timer, self._timer = self._timer, None
+            self._due_at = None
         if self._unsubscribe:
             self._unsubscribe()
-        if timer:
-            timer.cancel()
-            if timer.is_alive() and timer is not threading.current_thread():
-                timer.join(timeout=2)
+        self._worker.stop()
 
     def _event(self, kind: str, s: Status) -> Event | None:
         told = self._told[kind]
@@ -145,17 +145,27 @@ class Notifier:
             self._deliver(kind, event)
 
     def _schedule(self, delay: float) -> None:
-        if self._timer is not None and self._timer.is_alive():
+        """Caller holds the lock: flush the pending kinds in `delay` s (unless a flush is already due)."""
+        if self._due_at is not None:
             return
-        self._timer = threading.Timer(max(0.0, delay), self._flush)
-        self._timer.name = "voxtray-notify"
-        self._timer.daemon = True
-        self._timer.start()
+        self._due_at = time.monotonic() + max(0.0, delay)
+        self._worker.wake()
+
+    def _tick(self) -> float | None:
+        """The worker's step: flush when the cooldown is over; returns how long to wait before looking again."""
+        with self._lock:
+            if self._due_at is None or self._closed:
+                return None
+            left = self._due_at - time.monotonic()
+            if left > 0:
+                return left
+            self._due_at = None
+        self._flush()
+        return None
 
     def _flush(self) -> None:
         """Cooldown over: tell the user about the current state of each pending kind."""
         with self._lock:
-            self._timer = None
             kinds, self._pending = self._pending, set()
         for kind in kinds:
             self._consider(kind, self._bus.current)

@@ -21,6 +21,7 @@ from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
 from daemon.errors import VoxTrayError
+from daemon.live import SettingsSource
 from daemon.status import Status, StatusBus
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ REFRESH_S = 15.0  # re-read the voices folder and autostart state this often
 
 
 class TrayActions(Protocol):
-    """What the menu can ask the app to do (the lead's app.py implements it)."""
+    """What the menu can ask the daemon to do (daemon/commands.py implements it)."""
 
     def ask(self) -> None: ...
     def stop_speaking(self) -> None: ...
@@ -59,13 +60,15 @@ class TrayActions(Protocol):
 
 
 class Tray:
-    """`Tray(bus, actions, settings).run(on_ready)` on the main thread; `.stop()` from anywhere."""
+    """`Tray(bus, actions, settings).run(on_ready)` on the main thread; `.stop()` from anywhere.
+
+    The engine radio shows `settings().engine` (the daemon's provider: a reload or a click shows at once)."""
 
     def __init__(
         self,
         status: StatusBus,
         actions: TrayActions,
-        settings: Any,
+        settings: SettingsSource,
         *,
         pick_file: Callable[[], Path | None] = dialogs.pick_audio_file,
         ask_link: Callable[[], str | None] = dialogs.ask_bridge_link,
@@ -77,7 +80,7 @@ class Tray:
         self._on_end_session = on_end_session
         self._bus = status
         self._actions = actions
-        self._engine = str(getattr(settings, "engine", "auto"))
+        self._settings = settings
         self._pick_file = pick_file
         self._ask_link = ask_link
         self._ask_model = ask_model
@@ -93,14 +96,14 @@ class Tray:
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._rendered: dict[str, Any] = {}
-        self._model = MenuModel(engine=self._engine)
+        self._model = MenuModel(engine=settings().engine)
         self.menu: tuple[Entry, ...] = ()
         self.handlers = Handlers(
             ask=self._job(actions.ask),
             stop_speaking=self._job(actions.stop_speaking),
             use_voice=lambda name: self.submit(lambda: actions.use_voice(name)),
             add_voice=self._job(self._add_voice),
-            set_engine=lambda name: self.submit(lambda: self._set_engine(name)),
+            set_engine=lambda name: self.submit(lambda: actions.set_engine(name)),
             new_conversation=self._job(actions.new_conversation),
             toggle_hotkeys=self._job(actions.toggle_hotkeys),
             open_settings=self._job(actions.open_settings),
@@ -174,10 +177,6 @@ class Tray:
     # --- menu commands ------------------------------------------------------------------------------------------
     def _job(self, fn: Callable[[], None]) -> Callable[[], None]:
         return lambda: self.submit(fn)
-
-    def _set_engine(self, name: str) -> None:
-        self._actions.set_engine(name)
-        self._engine = name
 
     def _add_voice(self) -> None:
         path = self._pick_file()
@@ -253,7 +252,7 @@ class Tray:
         except Exception:
             log.exception("could not read the autostart state")
             autostart = self._model.autostart
-        return MenuModel(voices=voices, engine=self._engine, autostart=autostart)
+        return MenuModel(voices=voices, engine=self._settings().engine, autostart=autostart)
 
     def _render_loop(self) -> None:
         while not self._stopping.is_set():

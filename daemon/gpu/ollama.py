@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from daemon.gpu import ollama_api, procs
 from daemon.gpu.procs import ProcInfo
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,14 @@ class OllamaGuard:
     """Frees VRAM from a local Ollama, as far as settings allow. Thread-safe enough for one caller at a time.
 
     `settle_s`: how long to keep re-measuring after an unload/stop before judging; `poll_s`: between measures.
+    Reads its settings through the provider at every call (a reload applies at once).
     """
+
+    settings = SettingsField()
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | SettingsSource,
         *,
         settle_s: float = 5.0,
         poll_s: float = 0.25,

@@ -8,7 +8,6 @@ for the (backed-off) hold time to reload. Loading and unloading run on the polic
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -16,8 +15,10 @@ from typing import Protocol
 
 from daemon.gpu.ollama import OllamaGuard
 from daemon.gpu.vram import VramReading, VramWatcher
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.status import StatusBus
+from daemon.worker import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,11 @@ PRESSURE, NO_ROOM = "pressure", "no room"
 class KeepWarmPolicy:
     """Keeps XTTS loaded while the GPU can hold it; see the module docstring for the rules."""
 
+    settings = SettingsField()
+
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | SettingsSource,
         watcher: VramWatcher,
         engine: WarmEngine,
         guard: OllamaGuard,
@@ -69,9 +72,9 @@ class KeepWarmPolicy:
         self._clock = clock
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._jobs = JobQueue("xtts-keep-warm")
         self._pending = 0
-        self._worker: threading.Thread | None = None
+        self._managed = False
         self._unsubscribe: Callable[[], None] | None = None
         self._low_since: float | None = None
         self._high_since: float | None = None
@@ -113,15 +116,15 @@ class KeepWarmPolicy:
             self._status.update(model_state="disabled")
             log.info("use_local_cloning is off: XTTS is not loaded")
             return
-        self._worker = threading.Thread(target=self._work, name="xtts-keep-warm", daemon=True)
-        self._worker.start()
+        self._managed = True
+        self._jobs.start()
         self._unsubscribe = self._watcher.subscribe(self._on_reading)
         if load:
             self._submit(self._initial_load)
 
     def load_now(self) -> None:
         """The model just arrived (downloaded or picked): make room and load XTTS, as at start."""
-        if self._worker is None:
+        if not self._managed:
             log.info("XTTS is not managed here (use_local_cloning is off): not loading it")
             return
         self._submit(self._initial_load)
@@ -131,10 +134,9 @@ class KeepWarmPolicy:
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._worker:
-            self._jobs.put(None)
-            self._worker.join(timeout)
-            self._worker = None
+        if self._managed:
+            self._jobs.stop(timeout)
+            self._managed = False
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no load/unload is queued or running; False on timeout."""
@@ -276,18 +278,12 @@ class KeepWarmPolicy:
 
     def _submit_locked(self, job: Callable[[], None]) -> None:
         self._pending += 1
-        self._jobs.put(job)
+        self._jobs.submit(lambda: self._run(job))
 
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            try:
-                job()
-            except Exception:
-                log.exception("keep-warm job failed")
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+    def _run(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()

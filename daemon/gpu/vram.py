@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.status import Listeners, StatusBus
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +99,24 @@ class VramWatcher:
     """Polls NVML every `settings.vram_poll_interval_s` on a daemon thread and publishes VRAM to Status.
 
     `nvml` is the pynvml module (injected only to test without importing it); `clock` stamps readings.
+    The interval is read from the settings provider before each wait (a reload applies from the next poll).
     """
+
+    settings = SettingsField()
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | SettingsSource,
         status: StatusBus,
         nvml: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
+        self.settings = settings
         self._status = status
         self._nvml = nvml
         self._clock = clock
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("vram-watcher", self._step)
         self._listeners: Listeners[ReadingListener] = Listeners()
         self._reading: VramReading | None = None
         self._initialised = False
@@ -148,18 +152,20 @@ class VramWatcher:
     # --- lifecycle ---
     def start(self) -> None:
         """Start polling on a daemon thread (idempotent)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="vram-watcher", daemon=True)
-        self._thread.start()
+        self._worker.start()
+
+    @property
+    def polling(self) -> bool:
+        """True while the polling thread runs."""
+        return self._worker.running
+
+    def poll_soon(self) -> None:
+        """Poll now (e.g. new settings: the next wait uses the new interval)."""
+        self._worker.wake()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop polling and release NVML."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
         with self._lock:
             if self._initialised:
                 try:
@@ -169,13 +175,13 @@ class VramWatcher:
                 self._initialised = False
                 self._handles = []
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.poll_once()
-            if self._available is False:
-                log.info("VRAM watcher stopped polling: %s", self._note)
-                return
-            self._stop.wait(self._settings.vram_poll_interval_s)
+    def _step(self) -> float | None:
+        self.poll_once()
+        if self._available is False:
+            log.info("VRAM watcher stopped polling: %s", self._note)
+            self._worker.end()
+            return None
+        return self.settings.vram_poll_interval_s
 
     # --- polling ---
     def poll_once(self) -> VramReading | None:

@@ -28,6 +28,7 @@ from daemon.errors import AudioDeviceError, MissingRuntimeError, VoxTrayError
 from daemon.listen.mic import Microphone
 from daemon.listen.recognizer import Recognizer
 from daemon.listen.session import AudioSource, Heard, Listening
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.status import Activity, StatusBus
 
@@ -56,9 +57,13 @@ class Box(Protocol):
 
 
 class VoiceAsk:
-    """One spoken question at a time; every public method is safe from any thread."""
+    """One spoken question at a time; every public method is safe from any thread.
 
-    def __init__(self, settings: Settings, assistant: Asker, status: StatusBus, *,
+    Settings are read at each press (talk_mode, pauses, input_device); the recogniser's stt_* at start."""
+
+    settings = SettingsField()
+
+    def __init__(self, settings: Settings | SettingsSource, assistant: Asker, status: StatusBus, *,
                  recognizer: Recognizer | None = None, microphone: Callable[[], AudioSource] | None = None,
                  headroom: Callable[[], bool] | None = None) -> None:
         """`headroom`: the VRAM guard's answer, for `stt_device: auto`."""
@@ -66,7 +71,7 @@ class VoiceAsk:
         self.assistant = assistant
         self.status = status
         self._owns_recognizer = recognizer is None
-        self.recognizer = recognizer or Recognizer.from_settings(settings, progress=self._progress, headroom=headroom)
+        self.recognizer = recognizer or Recognizer.from_settings(self.settings, progress=self._progress, headroom=headroom)
         self.microphone = microphone or (lambda: Microphone(self.settings.input_device))
         self.box: Box | None = None
         self.hold_supported = True

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from daemon.errors import VoxTrayError
+from daemon.live import SettingsSource, as_source
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
 from daemon.status import StatusBus
@@ -45,12 +46,15 @@ def wanted(settings: Settings) -> list[str]:
     return names
 
 
-def build_engines(settings: Settings, status: StatusBus) -> dict[str, Engine]:
-    """name -> Engine for every engine that can be constructed here; failures are logged, never raised."""
+def build_engines(settings: Settings | SettingsSource, status: StatusBus) -> dict[str, Engine]:
+    """name -> Engine for every engine that can be constructed here (each reads `settings` from then on);
+    failures are logged, never raised."""
+    source = as_source(settings)
     engines: dict[str, Engine] = {}
-    for name in wanted(settings):
+    for name in wanted(source()):
         try:
-            engines[name] = BUILDERS[name](settings, status)
+            engines[name] = engine = BUILDERS[name](source(), status)
+            engine.settings = source
         except (ImportError, VoxTrayError, OSError, RuntimeError) as exc:
             log.warning("speech engine %s is unavailable: %s", name, exc)
     if not engines:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from daemon.errors import EngineError
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
@@ -111,8 +112,10 @@ class _JobSink:
 class Pipeline:
     """Speaks streamed text sentence by sentence through the router; cancellable at any point."""
 
+    settings = SettingsField()
+
     def __init__(
-        self, router: Router, sink: AudioSink, settings: Settings, status: StatusBus, *, max_queue: int = 64
+        self, router: Router, sink: AudioSink, settings: Settings | SettingsSource, status: StatusBus, *, max_queue: int = 64
     ) -> None:
         self.router = router
         self.sink = sink

@@ -19,6 +19,7 @@ from daemon import paths
 from daemon.audio import FADE_S, StreamResampler, fade, write_wav
 from daemon.errors import AudioDeviceError
 from daemon.fsio import atomic_write
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.status import StatusBus
 
@@ -368,10 +369,12 @@ class WavSink:
 class DeviceRetrySink:
     """Stands in for the Player while no output device exists; retries opening one on every utterance."""
 
-    def __init__(self, settings: Settings, status: StatusBus) -> None:
+    settings = SettingsField()
+
+    def __init__(self, settings: Settings | SettingsSource, status: StatusBus) -> None:
         self.settings = settings
         self.status = status
-        self.output_rate = settings.output_sample_rate or 48000
+        self.output_rate = self.settings.output_sample_rate or 48000
         self._player: Player | None = None
 
     def _get(self) -> Player | None:

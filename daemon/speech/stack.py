@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from daemon import paths
 from daemon.errors import EngineError, EngineUnavailableError
+from daemon.live import SettingsSource
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
 from daemon.speech.factory import build_engines
@@ -29,13 +30,6 @@ class SpeechStack:
     pipeline: Pipeline
     sink: AudioSink
 
-    def configure(self, settings: Settings) -> None:
-        """Hand every part the new settings snapshot (used from the next sentence on)."""
-        self.router.settings = settings
-        self.pipeline.settings = settings
-        for engine in self.engines.values():
-            engine.configure(settings)
-
     def prepare_voice(self, voice: VoiceRef) -> None:
         """Let every ready engine precompute what it needs for `voice`, in the background (logged, never raised)."""
 
@@ -48,6 +42,12 @@ class SpeechStack:
                     log.warning("%s could not prepare the voice %s: %s", engine.label, voice.name, exc)
 
         threading.Thread(target=work, name="prepare-voice", daemon=True).start()
+
+    def warm_audio(self) -> None:
+        """Start the output stream in the background (while the user types: the first sentence plays at once)."""
+        warm = getattr(self.sink, "warm", None)
+        if warm is not None:
+            threading.Thread(target=warm, name="audio-warm", daemon=True).start()
 
     def close(self) -> None:
         """Stop speaking and release everything (pipeline, router, sink, engines)."""
@@ -62,7 +62,7 @@ class SpeechStack:
 
 
 def build(
-    settings: Settings,
+    settings: Settings | SettingsSource,
     status: StatusBus,
     sink: AudioSink,
     *,
@@ -70,6 +70,7 @@ def build(
     on_oom: Callable[[], None] | None = None,
     probe: bool = True,
 ) -> SpeechStack:
+    """Every part reads `settings` (a snapshot, or the daemon's provider) at each use."""
     engines = build_engines(settings, status)
     router = Router(engines, settings, status, headroom, on_oom=on_oom, probe=probe)
     return SpeechStack(engines, router, Pipeline(router, sink, settings, status), sink)

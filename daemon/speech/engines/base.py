@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from daemon.settings import Settings
+from daemon.live import SettingsField
 from daemon.status import Tier
 from daemon.voices import VoiceRef
 
@@ -20,7 +20,7 @@ class Engine(abc.ABC):
     """
 
     name: str = "engine"
-    settings: Settings
+    settings = SettingsField()  # a snapshot (CLI) or the daemon's provider: read at every use
     sample_rate: int = 24000
     # Capabilities the router reads (it never tests engine names):
     label: str = "engine"  # how the user calls it, in notes and the tooltip
@@ -57,10 +57,6 @@ class Engine(abc.ABC):
 
     def close(self) -> None:
         """Release resources (models, connections, processes)."""
-
-    def configure(self, settings: Settings) -> None:
-        """Use a new settings snapshot from the next sentence on (settings are immutable: a change is a new one)."""
-        self.settings = settings
 
     def synthesize(self, text: str, voice: VoiceRef | None = None) -> np.ndarray:
         """The whole sentence as one array."""

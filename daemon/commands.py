@@ -1,0 +1,206 @@
+"""The daemon's verbs: what the tray menu (TrayActions) and the running app call, in one place.
+
+Each verb reads the current settings through LiveSettings and the running parts through a provider (None
+while the daemon is still starting); a setting it changes is saved and swapped in, never patched in a part.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daemon.errors import VoxTrayError
+from daemon.live import LiveSettings
+from daemon.settings import Settings
+from daemon.status import StatusBus
+from daemon.voices import VoiceRef
+
+if TYPE_CHECKING:
+    from daemon.desktop.dialogs import ModelOffer, Report
+    from daemon.modelsetup import ModelSetup
+    from daemon.parts import Parts
+
+log = logging.getLogger(__name__)
+
+STARTING = "VoxTray is still starting; try again in a moment."
+
+
+def current_voice(settings: Settings) -> VoiceRef | None:
+    """The voice the settings name, when its file exists."""
+    path = settings.reference_path
+    return VoiceRef(path.stem, path) if path.is_file() else None
+
+
+class Commands:
+    """Implements desktop.tray.TrayActions for the running daemon."""
+
+    def __init__(self, live: LiveSettings, status: StatusBus, parts: Callable[[], Parts | None],
+                 quit: Callable[[], None]) -> None:
+        self.live = live
+        self.status = status
+        self._parts = parts
+        self.quit = quit
+
+    # --- asking ---
+    def ask(self) -> None:
+        """Tray "Ask…": exactly what the ask hotkey does (barge-in, health check, question box)."""
+        parts = self._parts()
+        if parts is None:
+            self.message(STARTING)
+        elif parts.flow is not None:
+            parts.flow.open_box()
+        else:
+            from daemon import paths
+
+            self.message(f"The question box needs a desktop session; use `{paths.command()} ask` instead.")
+
+    def ask_by_voice(self) -> None:
+        """Tray "Ask by voice": listen (barge-in first) until a pause, then ask; again while listening sends."""
+        parts = self._parts()
+        if parts is None:
+            self.message(STARTING)
+        else:
+            parts.talk.press(mode="toggle")
+
+    def stop_speaking(self) -> None:
+        parts = self._parts()
+        if parts is not None:
+            parts.assistant.stop()
+            parts.speech.pipeline.cancel()
+
+    def new_conversation(self) -> None:
+        parts = self._parts()
+        if parts is not None:
+            parts.assistant.conversation.reset()
+
+    def toggle_hotkeys(self) -> None:
+        self.status.update(hotkeys_paused=not self.status.current.hotkeys_paused)
+
+    # --- voices and engines ---
+    def voices(self) -> list[str]:
+        from daemon.voices import VoiceLibrary
+
+        return [v.name for v in VoiceLibrary(self.live()).list()]
+
+    def use_voice(self, name: str) -> None:
+        """Switch voice: saved atomically, used from the next sentence, prepared in the background."""
+        from daemon.voices import VoiceLibrary
+
+        library = VoiceLibrary(self.live())
+        ref = library.find(name)
+        self.live.update(cloning_reference_file=library.setting_value(ref))
+        self.status.update(voice=ref.name)
+        log.info("voice switched to %s", ref.name)
+        parts = self._parts()
+        if parts is not None:
+            parts.speech.prepare_voice(ref)
+
+    def add_voice(self, path: Path) -> None:
+        from daemon.voices import VoiceLibrary
+
+        try:
+            info = VoiceLibrary(self.live()).add(path)
+        except VoxTrayError as exc:
+            self.message(f"Could not add {path.name}: {exc}")
+            return
+        self.message(f"Added voice {info.name}")
+        parts = self._parts()
+        if parts is not None:
+            parts.speech.prepare_voice(VoiceRef(info.name, info.path))
+
+    def set_engine(self, name: str) -> None:
+        self.live.update(engine=name)
+        log.info("engine set to %s", name)
+
+    # --- settings and the LLM link ---
+    def reload_settings(self) -> None:
+        """Re-read settings.json into the running daemon (a bad file is reported and ignored)."""
+        try:
+            self.live.reload()
+        except VoxTrayError as exc:
+            self.message(str(exc))
+            return
+        log.info("settings reloaded from %s", self.live.path)
+
+    def connect_bridge(self, link: str) -> None:
+        """Tray "Connect to Colab bridge…": probe and save the link, then use it at once."""
+        from daemon.brain.connect import connect_link
+
+        try:
+            result = connect_link(link, self.live.path)
+        except VoxTrayError as exc:
+            self.message(f"Could not connect: {exc}")
+            return
+        self.message(f"Connected: {result.summary}")
+        self.reload_settings()
+
+    # --- files, autostart, set-up ---
+    def open_settings(self) -> None:
+        from daemon.desktop.opener import open_path
+
+        open_path(self.live.path)
+
+    def open_voices_folder(self) -> None:
+        from daemon.desktop.opener import open_path
+
+        open_path(self.live().voices_path)
+
+    def open_log(self) -> None:
+        from daemon.desktop.opener import open_path
+        from daemon.logs import log_file
+
+        open_path(log_file())
+
+    def open_url(self, url: str) -> None:
+        from daemon.desktop.opener import open_url
+
+        open_url(url)
+
+    def set_autostart(self, enabled: bool) -> None:
+        from daemon.desktop.autostart import set_enabled
+
+        set_enabled(enabled)
+
+    def autostart_enabled(self) -> bool:
+        from daemon.desktop.autostart import is_enabled
+
+        return is_enabled()
+
+    def check_setup(self) -> Report:
+        from daemon.doctor import run_checks
+
+        return [(c.name, c.state, c.detail, c.fix) for c in run_checks(self.live())]
+
+    # --- the cloned voice's model ---
+    def model_offer(self) -> ModelOffer:
+        from daemon.desktop.dialogs import ModelOffer
+        from daemon.modelsetup import offer_facts
+
+        return ModelOffer(**offer_facts(self.live()))
+
+    def validate_model_folder(self, folder: Path) -> list[str]:
+        from daemon.download import validate_folder
+
+        return validate_folder(folder)
+
+    def accept_model_license(self) -> None:
+        self._model_setup().accept_and_download()
+
+    def use_model_folder(self, folder: Path) -> None:
+        self._model_setup().use_folder(folder)
+
+    def cancel_download(self) -> None:
+        self._model_setup().cancel()
+
+    def _model_setup(self) -> ModelSetup:
+        parts = self._parts()
+        if parts is None or parts.model_setup is None:
+            raise VoxTrayError("The cloned voice is off (use_local_cloning) or VoxTray is still starting.")
+        return parts.model_setup
+
+    def message(self, text: str) -> None:
+        """Tell the user (the tray notifies Status messages) and log it."""
+        log.info("%s", text)
+        self.status.update(message=text)
