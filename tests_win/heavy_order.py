@@ -82,6 +82,15 @@ def speak(voice: Path, report: dict[str, Any]) -> None:
     report["barge_in_cancelled"] = bool(engine.last_stats[-1].cancelled)
     engine.unload()
     report["xtts_s"] = round(time.perf_counter() - t0, 2)
+    # coqui's own reference loader (torchaudio -> torchcodec -> FFmpeg DLLs, absent here, as on users' PCs): the
+    # voice above was decoded by VoxTray, so this failing proves the clone does not depend on it.
+    from TTS.tts.models.xtts import load_audio
+
+    try:
+        load_audio(str(voice), 22050)
+        report["coqui_load_audio"] = "loaded"
+    except Exception as exc:
+        report["coqui_load_audio"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 def main() -> int:
