@@ -151,9 +151,9 @@ def test_probe_failure_keeps_the_tier_down_with_longer_backoff() -> None:
         edge.inner.is_ready = False  # type: ignore[attr-defined]
         router.mark_down("edge", "connection refused")
         deadline = time.monotonic() + 3
-        while router._breakers["edge"].failures < 3 and time.monotonic() < deadline:
+        while router.availability.breakers["edge"].failures < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert router._breakers["edge"].failures >= 3 and router.is_down("edge")
+        assert router.availability.breakers["edge"].failures >= 3 and router.is_down("edge")
     finally:
         router.close()
 

@@ -132,7 +132,7 @@ def test_acceptance_killing_each_tier_in_turn_keeps_all_six_sentences(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """XTTS dies (OOM) at sentence 3, the edge service dies mid-stream at sentence 5: six sentences heard."""
-    caplog.set_level(logging.INFO, logger="daemon.speech.router")
+    caplog.set_level(logging.INFO, logger="daemon.speech.availability")
     player, capture = capture_player
     settings = xtts_settings.model_copy(update={"xtts_max_rtf": 1000.0, "first_chunk_deadline_s": 30.0})
     status = StatusBus()

@@ -7,6 +7,9 @@ exception for latency: the FIRST sentence of an utterance streams straight throu
 so waiting would be heard as delay). If that streamed sentence fails midway, the sink is stopped (its
 unplayed audio flushed) before the next tier speaks it again from the start. Later sentences are synthesised
 while the previous one plays, so holding them back costs no latency. See docs/fallback.md.
+
+Each attempt runs the engine on its own thread (`_EngineRun`) with a deadline for the first chunk and for each
+gap after it. Which engines may speak (breakers, probes, the tray's tier) is speech/availability.py.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ import numpy as np
 
 from daemon import paths
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
-from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
+from daemon.speech.availability import Availability
 from daemon.speech.engines.base import Engine
-from daemon.speech.health import Breaker, RtfTracker
 from daemon.speech.player import SampleSink
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
@@ -34,7 +36,6 @@ from daemon.voices import VoiceRef
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often waits look at the cancel flag
-WATCH_S = 0.25  # how often the tier watcher re-reads readiness (cheap flags: engine.ready(), GPU headroom)
 STALL_FACTOR = 3.0  # a gap between chunks may be this many first-chunk deadlines
 
 
@@ -112,12 +113,10 @@ class _EngineRun:
 class Router:
     """Chooses engines by tier and health, speaks sentences, and fails over between them."""
 
-    settings = SettingsField()
-
     def __init__(
         self,
         engines: dict[str, Engine],
-        settings: Settings | SettingsSource,
+        settings: Settings,
         status: StatusBus,
         headroom: Callable[[], bool] | None = None,
         *,
@@ -129,19 +128,12 @@ class Router:
         self.engines = dict(engines)
         self.settings = settings
         self.status = status
-        self.headroom = headroom
         self.on_oom = on_oom
-        self._breakers = {n: Breaker(backoff_initial_s, backoff_max_s) for n in self.engines}
-        self._rtf = {n: RtfTracker() for n in self.engines}
+        self.availability = Availability(self.engines, status, headroom, lambda: self.settings.xtts_max_rtf,
+                                         backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s, probe=probe)
         self._lock = threading.RLock()
         self._active: Engine | None = None
         self._spoken_in_utterance = 0
-        self._probe_enabled = probe
-        self._wake = threading.Condition(self._lock)
-        self._closed = False
-        self._prober: threading.Thread | None = None
-        self._watcher: threading.Thread | None = None
-        self._poke = threading.Event()
 
     # ----- choosing -----
     def order(self) -> list[str]:
@@ -153,28 +145,7 @@ class Router:
 
     def usable(self, name: str, *, judge: bool = True) -> tuple[bool, str]:
         """Can `name` speak the next utterance? Returns (ok, why not). `judge=False`: only look (never trip)."""
-        engine = self.engines[name]
-        on, why_off = engine.enabled()
-        if not on:
-            return False, why_off
-        breaker = self._breakers[name]
-        if breaker.down and not engine.last_resort:
-            return False, f"down ({breaker.reason})"
-        try:
-            if not engine.ready():
-                return False, "not ready"
-        except Exception as exc:
-            return False, f"not ready ({exc})"
-        if engine.gpu_bound:
-            if self.headroom is not None and not self.headroom():
-                return False, "the GPU has no headroom"
-            limit = self.settings.xtts_max_rtf
-            if self._rtf[name].sustained_above(limit):
-                reason = f"too slow (real-time factor {self._rtf[name].latest:.1f} > {limit:g})"
-                if judge:
-                    self._trip(name, reason)
-                return False, reason
-        return True, ""
+        return self.availability.usable(name, judge=judge)
 
     def choose(self) -> Engine:
         """The engine for the next utterance; also starts a new utterance (failover state is reset)."""
@@ -194,8 +165,8 @@ class Router:
             self._active = self.engines[chosen]
             self._spoken_in_utterance = 0
             self._active.begin_utterance()
-            if self._watcher is None:  # without the watcher (one-shot CLI) the choice itself is published
-                self._publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
+            if not self.availability.watching:  # without the watcher (one-shot CLI) the choice itself is published
+                self.availability.publish(chosen, "; ".join(skipped) if skipped else "preferred voice")
             return self._active
 
     def preview(self) -> tuple[str | None, str]:
@@ -209,36 +180,9 @@ class Router:
                 skipped.append(f"{self.engines[name].label}: {why}")
             return None, "nothing can speak: " + ("; ".join(skipped) if skipped else "no engine configured")
 
-    # ----- the tier the tray shows -----
     def start_watch(self) -> None:
-        """Publish the tier the next sentence would get, at once and whenever readiness changes (XTTS loaded or
-        unloaded, GPU headroom, an engine marked down or healthy again). Engines that can probe (edge-tts: is the
-        service reachable?) are probed first, so the icon never shows a voice that cannot speak."""
-        if self._watcher is None:
-            self._watcher = threading.Thread(target=self._watch_loop, name="tier-watch", daemon=True)
-            self._watcher.start()
-
-    def _watch_loop(self) -> None:
-        try:
-            for probed in self.order():
-                if not self._closed and self.engines[probed].can_probe:
-                    self._probe(probed)  # unreachable: marked down, re-probed with backoff
-            while not self._closed:
-                name, why = self.preview()
-                if name is None:
-                    self._publish_tier(Tier.NONE, why)
-                else:
-                    self._publish(name, why)
-                self._poke.wait(WATCH_S)
-                self._poke.clear()
-        except Exception:  # the icon must keep telling the truth: log, and keep the thread's job going
-            log.exception("tier watcher failed")
-            if not self._closed:
-                threading.Timer(1.0, self._restart_watch).start()
-
-    def _restart_watch(self) -> None:
-        self._watcher = None
-        self.start_watch()
+        """Keep the tray's tier true: the tier `preview()` names, at once and whenever readiness changes."""
+        self.availability.start_watch(self.order, self.preview)
 
     # ----- speaking -----
     def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag) -> str:
@@ -264,14 +208,14 @@ class Router:
                 nxt = self._next_after(engine.name, tried)
                 if nxt is None:
                     with self._lock:
-                        self._publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
+                        self.availability.publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
                     raise EngineError(
                         "No voice could speak (" + "; ".join(errors) + "). Check the log and run "
                         f"`{paths.command()} doctor`."
                     ) from exc
                 with self._lock:
                     self._active = nxt
-                    self._publish(nxt.name, reason)
+                    self.availability.publish(nxt.name, reason)
                 engine = nxt
 
     def _speak_on(
@@ -306,7 +250,7 @@ class Router:
                         raise item.error
                     raise EngineError(f"{engine.name} failed: {item.error!r}") from item.error
                 else:
-                    self._rtf[engine.name].add(item.synth_s, audio_samples / float(engine.sample_rate))
+                    self.availability.rtf[engine.name].add(item.synth_s, audio_samples / float(engine.sample_rate))
                     break
         except EngineError:
             run.abandon()
@@ -347,19 +291,8 @@ class Router:
                     self.on_oom()
                 except Exception:
                     log.exception("on_oom callback failed")
-        self._trip(name, reason)
+        self.availability.trip(name, reason)
         return reason
-
-    def _trip(self, name: str, reason: str) -> None:
-        if self.engines[name].last_resort:
-            log.warning("%s", reason)
-            return
-        backoff = self._breakers[name].trip(reason)
-        log.warning("%s; marked down, next probe in %.0f s", reason, backoff)
-        with self._lock:
-            self._ensure_prober()
-            self._wake.notify_all()
-        self._poke.set()
 
     def _next_after(self, failed: str, tried: list[str]) -> Engine | None:
         names = self.order()
@@ -375,77 +308,15 @@ class Router:
 
     def record_rtf(self, name: str, rtf: float) -> None:
         """Feed a real-time factor measured outside the router (e.g. by the engine or a benchmark)."""
-        self._rtf[name].record(rtf)
+        self.availability.rtf[name].record(rtf)
 
     def is_down(self, name: str) -> bool:
-        return self._breakers[name].down
+        return self.availability.breakers[name].down
 
     def mark_down(self, name: str, reason: str) -> None:
         """Mark an engine down from outside (e.g. the VRAM guard unloading XTTS)."""
-        self._trip(name, reason)
-
-    # ----- background probe -----
-    def _ensure_prober(self) -> None:
-        if self._probe_enabled and (self._prober is None or not self._prober.is_alive()) and not self._closed:
-            self._prober = threading.Thread(target=self._probe_loop, name="router-probe", daemon=True)
-            self._prober.start()
-
-    def _probe_loop(self) -> None:
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                due = [n for n, b in self._breakers.items() if b.probe_due(now)]
-                waiting = [b.down_until for b in self._breakers.values() if b.down]
-                if not due:
-                    if not waiting:
-                        self._wake.wait(timeout=1.0)
-                    else:
-                        self._wake.wait(timeout=max(0.01, min(waiting) - now))
-                    continue
-            for name in due:
-                self._probe(name)
-
-    def _probe(self, name: str) -> None:
-        engine = self.engines[name]
-        try:
-            probed = engine.probe()
-            ok = bool(engine.ready()) if probed is None else probed
-            if ok and engine.gpu_bound and self.headroom is not None:
-                ok = self.headroom()
-        except Exception as exc:
-            log.debug("probe of %s failed: %s", name, exc)
-            ok = False
-        if ok:
-            was_down = self._breakers[name].down
-            self._breakers[name].reset()
-            self._rtf[name].clear()
-            if was_down:
-                log.info("%s is healthy again; the next utterance may use it", engine.label)
-            self._poke.set()
-        else:
-            self._trip(name, self._breakers[name].reason or "probe failed")
-
-    # ----- status -----
-    def _publish(self, name: str, reason: str) -> None:
-        self._publish_tier(self.engines[name].status_tier, reason)
-
-    def _publish_tier(self, tier: Tier, reason: str) -> None:
-        """Publish the tier and its reason (nothing happens when both are unchanged)."""
-        current = self.status.current
-        if current.tier == tier and current.tier_reason == reason:
-            return
-        self.status.update(tier=tier, tier_reason=reason)
-        if current.tier != tier:
-            log.info("voice tier -> %s (%s)", tier.value, reason)
+        self.availability.trip(name, reason)
 
     def close(self) -> None:
         """Stop the background prober and the tier watcher."""
-        with self._lock:
-            self._closed = True
-            self._wake.notify_all()
-        self._poke.set()
-        for thread in (self._prober, self._watcher):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout=2.0)
+        self.availability.close()
