@@ -26,6 +26,7 @@ import numpy as np
 
 from daemon import paths
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
+from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.speech.availability import Availability
 from daemon.speech.engines.base import Engine
@@ -113,10 +114,12 @@ class _EngineRun:
 class Router:
     """Chooses engines by tier and health, speaks sentences, and fails over between them."""
 
+    settings = SettingsField()
+
     def __init__(
         self,
         engines: dict[str, Engine],
-        settings: Settings,
+        settings: Settings | SettingsSource,
         status: StatusBus,
         headroom: Callable[[], bool] | None = None,
         *,
