@@ -17,7 +17,8 @@ from daemon.errors import AudioDeviceError, VoxTrayError
 from daemon.live import LiveSettings
 from daemon.parts import Parts, Shutdown
 from daemon.settings import Settings
-from daemon.speech.player import AudioSink, DeviceRetrySink, Player
+from daemon.speech.player import Player
+from daemon.speech.sinks import AudioSink, DeviceRetrySink
 from daemon.status import StatusBus, Tier
 
 if TYPE_CHECKING:

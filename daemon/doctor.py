@@ -158,7 +158,7 @@ def check_gpu(_s: Settings) -> Check:
 
 def check_audio(s: Settings) -> Check:
     from daemon.errors import AudioDeviceError
-    from daemon.speech.player import resolve_device
+    from daemon.speech.devices import resolve_device
 
     try:
         _, info = resolve_device(s.output_device)

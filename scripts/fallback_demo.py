@@ -25,8 +25,9 @@ from daemon.settings import Settings  # noqa: E402
 from daemon.speech.engines.edge import EdgeEngine  # noqa: E402
 from daemon.speech.engines.system import SystemEngine  # noqa: E402
 from daemon.speech.pipeline import Pipeline  # noqa: E402
-from daemon.speech.player import Player, WavSink  # noqa: E402
+from daemon.speech.player import Player  # noqa: E402
 from daemon.speech.router import Router  # noqa: E402
+from daemon.speech.sinks import WavSink  # noqa: E402
 from daemon.speech.xtts.engine import XttsEngine  # noqa: E402
 from daemon.status import Status, StatusBus  # noqa: E402
 from tests.fixtures.edge_server import EdgeStandIn, _ServerThread  # noqa: E402

@@ -9,7 +9,8 @@ import pytest
 
 from daemon.audio import read_wav
 from daemon.errors import AudioDeviceError
-from daemon.speech.player import Player, WavSink
+from daemon.speech.player import Player
+from daemon.speech.sinks import WavSink
 from tests.fixtures.audio import AlsaCapture, loud
 
 

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from daemon.brain.client import LLMClient
     from daemon.brain.conversation import Conversation
     from daemon.speech.oneshot import resolve_voice
-    from daemon.speech.player import AudioSink, Player, WavSink
+    from daemon.speech.player import Player
+    from daemon.speech.sinks import AudioSink, WavSink
     from daemon.speech.stack import build, load_xtts_for_cli
     from daemon.status import StatusBus
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from daemon.audio import ensure_resampler
 from daemon.settings import Settings
 from daemon.speech import stack as speech_stack
-from daemon.speech.player import AudioSink, Player, WavSink
+from daemon.speech.player import Player
+from daemon.speech.sinks import AudioSink, WavSink
 from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 

@@ -24,9 +24,9 @@ import numpy as np
 from daemon.errors import EngineError
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
-from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
 from daemon.speech.sentences import SentenceSplitter
+from daemon.speech.sinks import AudioSink
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef

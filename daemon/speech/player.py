@@ -1,7 +1,8 @@
-"""Audio output: a sounddevice stream fed from a pre-filled buffer, and a WAV sink with the same API.
+"""Audio output to the sound card: a sounddevice stream fed from a pre-filled buffer.
 
-Engines produce float32 mono chunks at their own rate; sinks resample to one output rate, join sources
-without clicks, and stop within a block or two. The PortAudio callback only copies from the buffer.
+Engines produce float32 mono chunks at their own rate; the player resamples them to the device's rate
+(speech/resampling.py), joins sources without clicks, and stops within a block or two. The PortAudio callback
+only copies from the buffer. The other sinks and the sink contract are speech/sinks.py.
 """
 
 from __future__ import annotations
@@ -10,112 +11,20 @@ import collections
 import logging
 import threading
 import time
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from daemon import paths
-from daemon.audio import FADE_S, StreamResampler, fade, write_wav
+from daemon.audio import FADE_S, fade
 from daemon.errors import AudioDeviceError
-from daemon.fsio import atomic_write
-from daemon.live import SettingsField, SettingsSource
-from daemon.settings import Settings
-from daemon.status import StatusBus
+from daemon.speech.devices import NO_DEVICE_HELP, resolve_device
+from daemon.speech.resampling import Resampling
 
 log = logging.getLogger(__name__)
 
 BLOCK_S = 0.01  # callback block: 10 ms, so stop() takes effect within ~2 blocks + device latency
 MAX_BUFFER_S = 30.0  # play() blocks beyond this much queued audio (back-pressure)
 IDLE_CLOSE_S = 30.0  # the stream is stopped after this long with nothing to play (warm() restarts it)
-
-NO_DEVICE_HELP = (
-    "No audio output device is available. Plug in speakers or headphones (or enable the sound card), "
-    f"set output_device in settings.json to one listed by `{paths.command()} doctor`, "
-    "or write a file instead with --out FILE.wav."
-)
-
-
-class SampleSink(Protocol):
-    """The part of the sink contract one sentence needs (the router writes to it)."""
-
-    def play(self, samples: np.ndarray, rate: int) -> None: ...
-
-    def end_source(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class AudioSink(SampleSink, Protocol):
-    """THE sink contract: where synthesised audio goes — the sound card (Player, DeviceRetrySink) or a file
-    (WavSink); the pipeline's per-utterance view and the CLI's counting wrapper implement it too."""
-
-    output_rate: int
-
-    def drain(self, timeout: float | None = None) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-class _Resampling:
-    """Resamples successive sources to one output rate, fading at every source boundary."""
-
-    def __init__(self, output_rate: int, gain: float = 1.0) -> None:
-        self.output_rate = output_rate
-        self.gain = gain
-        self._resampler: StreamResampler | None = None
-        self._fade_in = True
-
-    def convert(self, samples: np.ndarray, rate: int) -> np.ndarray:
-        out = np.zeros(0, dtype=np.float32)
-        if self._resampler is not None and self._resampler.src_rate != rate:
-            out = self.flush()
-        if self._resampler is None:
-            self._resampler = StreamResampler(rate, self.output_rate)
-        data = self._resampler.process(np.asarray(samples, dtype=np.float32).reshape(-1))
-        if self.gain != 1.0:
-            data = data * np.float32(self.gain)
-        if self._fade_in and data.size:
-            data = fade(data, self.output_rate, fade_in=True, fade_out=False)
-            self._fade_in = False
-        return np.concatenate([out, data]) if out.size else data
-
-    def flush(self) -> np.ndarray:
-        """The resampler's tail, faded out; the next source starts with a fade-in."""
-        tail = self._resampler.flush() if self._resampler is not None else np.zeros(0, dtype=np.float32)
-        self._resampler = None
-        self._fade_in = True
-        return tail * np.float32(self.gain) if self.gain != 1.0 else tail
-
-    def reset(self) -> None:
-        self._resampler = None
-        self._fade_in = True
-
-
-def resolve_device(device: str | int | None) -> tuple[int | None, dict[str, Any]]:
-    """Find the output device named in settings; raise AudioDeviceError with the choices if absent."""
-    import sounddevice as sd
-
-    try:
-        devices = list(sd.query_devices())
-    except Exception as exc:  # PortAudio missing or broken
-        raise AudioDeviceError(f"The audio system could not be queried ({exc}). {NO_DEVICE_HELP}") from None
-    outputs = [(i, d) for i, d in enumerate(devices) if d.get("max_output_channels", 0) > 0]
-    if not outputs:
-        raise AudioDeviceError(NO_DEVICE_HELP)
-    if device is None or device == "":
-        try:
-            info = sd.query_devices(kind="output")
-            return None, dict(info)
-        except Exception:
-            raise AudioDeviceError(NO_DEVICE_HELP) from None
-    for i, d in outputs:
-        if (isinstance(device, int) and i == device) or (
-            isinstance(device, str) and device.lower() in str(d.get("name", "")).lower()
-        ):
-            return i, dict(d)
-    names = "; ".join(f"{i}: {d['name']}" for i, d in outputs)
-    raise AudioDeviceError(f"output_device {device!r} was not found. Output devices here: {names}.")
 
 
 class Player:
@@ -125,7 +34,7 @@ class Player:
         self._device, info = resolve_device(device)
         self.device_name = str(info.get("name", "default"))
         self.output_rate = int(sample_rate or info.get("default_samplerate") or 48000)
-        self._conv = _Resampling(self.output_rate, volume)
+        self._conv = Resampling(self.output_rate, volume)
         self._buf: collections.deque[np.ndarray] = collections.deque()
         self._buffered = 0  # frames queued, not yet handed to the device
         self._offset = 0  # read position in _buf[0]
@@ -320,92 +229,3 @@ class Player:
             outdata[:, 1:] = outdata[:, :1]
         if self._idle_frames > IDLE_CLOSE_S * self.output_rate:
             raise sd.CallbackStop
-
-
-class WavSink:
-    """An AudioSink that collects audio and writes one WAV file on close()."""
-
-    def __init__(self, path: Path, sample_rate: int = 24000, volume: float = 1.0) -> None:
-        self.path = Path(path)
-        self.output_rate = sample_rate
-        self._conv = _Resampling(sample_rate, volume)
-        self._chunks: list[np.ndarray] = []
-        self._lock = threading.Lock()
-
-    def play(self, samples: np.ndarray, rate: int) -> None:
-        data = self._conv.convert(samples, rate)
-        with self._lock:
-            self._chunks.append(data)
-
-    def end_source(self) -> None:
-        tail = self._conv.flush()
-        with self._lock:
-            if tail.size:
-                self._chunks.append(tail)
-            if self._chunks:
-                last = self._chunks[-1]
-                self._chunks[-1] = fade(last, self.output_rate, fade_in=False, fade_out=True)
-
-    def stop(self) -> None:
-        self._conv.reset()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        return True
-
-    @property
-    def samples(self) -> np.ndarray:
-        with self._lock:
-            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
-
-    def close(self) -> None:
-        """Write the WAV (atomically: a temp file then rename); nothing at all when nothing was spoken."""
-        samples = self.samples
-        if not samples.size:
-            log.warning("nothing was spoken; %s not written", self.path)
-            return
-        atomic_write(self.path, lambda tmp: write_wav(tmp, samples, self.output_rate), mode=0o644)
-
-
-class DeviceRetrySink:
-    """Stands in for the Player while no output device exists; retries opening one on every utterance."""
-
-    settings = SettingsField()
-
-    def __init__(self, settings: Settings | SettingsSource, status: StatusBus) -> None:
-        self.settings = settings
-        self.status = status
-        self.output_rate = self.settings.output_sample_rate or 48000
-        self._player: Player | None = None
-
-    def _get(self) -> Player | None:
-        if self._player is None:
-            try:
-                self._player = Player(self.settings.output_device, self.settings.output_sample_rate, self.settings.volume)
-                self.status.update(message="")
-            except AudioDeviceError as exc:
-                self.status.update(message=str(exc))
-        return self._player
-
-    def play(self, samples: np.ndarray, rate: int) -> None:
-        player = self._get()
-        if player is not None:
-            player.play(samples, rate)
-
-    def warm(self, timeout: float | None = None) -> bool:
-        player = self._get()
-        return player.warm(timeout) if player is not None else False
-
-    def end_source(self) -> None:
-        if self._player is not None:
-            self._player.end_source()
-
-    def stop(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        return self._player.drain(timeout) if self._player is not None else True
-
-    def close(self) -> None:
-        if self._player is not None:
-            self._player.close()

@@ -30,7 +30,7 @@ from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.speech.availability import Availability
 from daemon.speech.engines.base import Engine
-from daemon.speech.player import SampleSink
+from daemon.speech.sinks import SampleSink
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
 

@@ -15,8 +15,8 @@ from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
 from daemon.speech.factory import build_engines
 from daemon.speech.pipeline import Pipeline
-from daemon.speech.player import AudioSink
 from daemon.speech.router import Router
+from daemon.speech.sinks import AudioSink
 from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 
