@@ -33,7 +33,7 @@ import numpy as np
 
 from daemon import paths
 from daemon.errors import EngineUnavailableError, SettingsError
-from daemon.listen import RATE
+from daemon.listen import RATE, whisperlib
 from daemon.winruntime import explain_import_error
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ class Transcript:
 
 
 def sizes() -> list[str]:
-    from faster_whisper.utils import available_models
-
-    return list(available_models())
+    return list(whisperlib.load("faster_whisper.utils").available_models())
 
 
 def model_source(value: str, base_dir: Path) -> tuple[str, Path | None]:
@@ -85,9 +83,7 @@ def model_source(value: str, base_dir: Path) -> tuple[str, Path | None]:
 
 
 def _repo_for(size: str) -> str:
-    from faster_whisper.utils import _MODELS
-
-    return str(_MODELS[size])
+    return str(whisperlib.load("faster_whisper.utils")._MODELS[size])
 
 
 def download(size: str, progress: Progress | None = None) -> Path:
@@ -138,7 +134,7 @@ def download(size: str, progress: Progress | None = None) -> Path:
 
 
 def _one_encode_class() -> type:
-    from faster_whisper import WhisperModel
+    WhisperModel = whisperlib.load("faster_whisper").WhisperModel
 
     class _OneEncode(WhisperModel):  # type: ignore[misc]
         """Encodes each 30 s window once, also when the language is detected first."""
@@ -188,6 +184,22 @@ class Recognizer:
         return cls(settings.stt_model, device=settings.stt_device, compute_type=settings.stt_compute_type,
                    language=settings.stt_language, beam_size=settings.stt_beam_size, base_dir=settings.base_dir(),
                    **kw)
+
+    def on_disk(self) -> bool:
+        """Whether loading needs no download: a model folder, or a size already in the Hugging Face cache.
+
+        Raises SettingsError for an stt_model that is neither."""
+        kind, folder = model_source(self.model_name, self.base_dir)
+        if folder is not None:
+            return True
+        try:
+            import huggingface_hub
+
+            huggingface_hub.snapshot_download(_repo_for(kind), allow_patterns=DOWNLOAD_PATTERNS,
+                                              local_files_only=True)
+        except Exception:
+            return False
+        return True
 
     @property
     def loaded(self) -> bool:
@@ -286,8 +298,7 @@ def decode_file(path: Path) -> np.ndarray:
     if not Path(path).is_file():
         raise BadInputError(f"{path}: no such audio file")
     try:
-        from faster_whisper.audio import decode_audio
-
+        decode_audio = whisperlib.load("faster_whisper.audio").decode_audio
         return np.asarray(decode_audio(str(path), sampling_rate=RATE), dtype=np.float32)
     except Exception as exc:
         raise BadInputError(f"{path}: cannot be read as audio ({type(exc).__name__}: {exc})") from None

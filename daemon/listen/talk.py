@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from daemon.errors import AudioDeviceError, MissingRuntimeError, VoxTrayError
+from daemon.errors import AudioDeviceError, MissingRuntimeError, SettingsError, VoxTrayError
 from daemon.listen.mic import Microphone
 from daemon.listen.recognizer import Recognizer
 from daemon.listen.session import AudioSource, Heard, Listening
@@ -109,7 +109,15 @@ class VoiceAsk:
                     session.finish("press")
                 return  # hold: a repeated press while held
             self.assistant.stop()  # barge-in: stop speaking first
+            why = self._not_ready()
             self._load_soon()
+            if why is not None:  # nothing could hear the question: say so instead of listening
+                log.warning("asking by voice: %s", why)
+                self.status.update(message=why)
+                if self.box is not None:
+                    self.box.open(t)
+                    self.box.note(why)
+                return
             try:
                 source = self.microphone()
                 session = Listening(
@@ -155,6 +163,21 @@ class VoiceAsk:
             session.wait(3.0)
         if self._owns_recognizer:
             self.recognizer.close()
+
+    def _not_ready(self) -> str | None:
+        """Why a question spoken now could not be heard (checked before the microphone opens), else None."""
+        rec = self.recognizer
+        if rec.loaded or rec.state == "loading":
+            return None
+        if rec.state == "failed" and rec.error:
+            return f"Asking by voice is off: {rec.error} (trying again now; typing works meanwhile)"
+        try:
+            if rec.on_disk():
+                return None
+        except (SettingsError, MissingRuntimeError) as exc:
+            return f"Asking by voice is off: {exc}"
+        return (f"The speech model '{rec.model_name}' is not on this computer yet: it is downloading now (progress "
+                "in the tray). Ask by voice again when it is done; typing works meanwhile.")
 
     # ---- callbacks (listening / recogniser threads) ------------------------------------------------------
     def _load_soon(self) -> None:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from daemon.listen import RATE
-from daemon.winruntime import require
+from daemon.listen import RATE, whisperlib
 
 FRAME = 512
 CONTEXT = 64
@@ -28,7 +27,7 @@ FRAME_S = FRAME / RATE
 def load_model() -> object:
     """faster-whisper's Silero VAD model (loaded once per process); MissingRuntimeError when onnxruntime or
     ctranslate2 cannot load for lack of the Visual C++ Redistributable."""
-    return require("faster_whisper.vad").get_vad_model()
+    return whisperlib.load("faster_whisper.vad").get_vad_model()
 
 
 class SpeechDetector:
