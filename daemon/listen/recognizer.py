@@ -134,9 +134,9 @@ def download(size: str, progress: Progress | None = None) -> Path:
 
 
 def _one_encode_class() -> type:
-    WhisperModel = whisperlib.load("faster_whisper").WhisperModel
+    WhisperModel: Any = whisperlib.load("faster_whisper").WhisperModel
 
-    class _OneEncode(WhisperModel):  # type: ignore[misc]
+    class _OneEncode(WhisperModel):  # type: ignore[misc,valid-type]
         """Encodes each 30 s window once, also when the language is detected first."""
 
         _memo: tuple[np.ndarray, Any] | None = None
