@@ -28,6 +28,9 @@ from tests_win.test_daemon_pythonw import tray_pixels
 from tests_win.test_heavy_stack import LJ, LJ_TEXT, models, settings_file  # noqa: F401  (models: a fixture)
 from tests_win.winutil import captured, child_env, read_pid, wait_for
 
+# Each test starts Windows processes that import torch/coqui (~20-40 s each under Wine on 2 cores).
+pytestmark = pytest.mark.timeout(900)
+
 DIRECTSOUND = "Primary Sound Driver"
 ANSWER = [f"Sentence number {n} of a long answer. " for n in range(1, 13)]
 

@@ -20,6 +20,9 @@ import pytest
 from tests.fixtures.whisper import word_error_rate
 from tests_win.conftest import ROOT, run_python
 
+# Each test starts Windows processes that import torch/coqui (~20-40 s each under Wine on 2 cores).
+pytestmark = pytest.mark.timeout(900)
+
 LJ = ROOT.parent / "shared" / "audio" / "ljspeech"
 LJ_TEXT = {
     "LJ001-0002": "in being comparatively modern.",
