@@ -1,6 +1,7 @@
 """Question -> first audio, per engine, with a stand-in LLM whose first token arrives after a fixed delay.
 
     .venv/bin/python bench/pipeline_latency.py [--runs 5] [--first-token 0.3] [--token 0.0333] [--engines system,edge,xtts]
+    .venv/bin/python bench/pipeline_latency.py --quick    # seconds: one run, system voice, a fast stand-in (CI)
 
 The stand-in sends one token (a word) every --token seconds: 30 tokens/s by default. Table 1 compares, per
 engine, the hotkey -> first audio time when the reply's first sentence waits to be complete ("whole first
@@ -81,7 +82,9 @@ class TimedEngine(Engine):
 
     def __init__(self, inner: Engine) -> None:
         self.inner = inner
-        self.name, self.tier, self.sample_rate = inner.name, inner.tier, inner.sample_rate
+        self.name, self.sample_rate, self.settings = inner.name, inner.sample_rate, inner.settings
+        for key in ("label", "status_tier", "gpu_bound", "last_resort", "can_probe"):  # the router reads these
+            setattr(self, key, getattr(inner, key))
         self.first_chunk_s: list[float] = []
 
     def ready(self) -> bool:
@@ -191,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first-token", type=float, default=0.3, help="stand-in LLM: seconds to the first token")
     p.add_argument("--token", type=float, default=1 / 30, help="stand-in LLM: seconds between tokens (30/s)")
     p.add_argument("--engines", default="system,edge,xtts")
+    p.add_argument("--quick", action="store_true", help="one run, system voice only, a fast stand-in (seconds; CI)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.runs, args.engines, args.first_token, args.token = 1, "system", 0.02, 0.002
     logging.basicConfig(level=logging.WARNING)
     print(f"stand-in LLM: first token after {args.first_token * 1000:.0f} ms, then one token every "
           f"{args.token * 1000:.1f} ms ({1 / args.token:.0f} tokens/s); {len(TOKENS)} tokens; medians of "

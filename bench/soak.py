@@ -3,15 +3,16 @@
     .venv/bin/python bench/soak.py --questions 200                  # the CI soak (tests/test_soak.py)
     .venv/bin/python bench/soak.py --minutes 15 --json soak.json    # the long soak (figures in README.md)
     .venv/bin/python bench/soak.py --questions 100 --xtts           # with the tiny random-weight XTTS too
+    .venv/bin/python bench/soak.py --quick                          # seconds: 8 questions, both protocols (CI)
 
 What runs: `App.start()` exactly as `python -m daemon run --headless` does (the speech stack with the system voice:
 espeak-ng as a child process per sentence; the assistant, LLM client and health poller, the VRAM watcher; without a
-display the hotkeys are off) and questions go in through `App.ask(question)`, as the tray's and the hotkey's do.
+display the hotkeys are off) and questions go to the daemon's Assistant, as the question box's do.
 The LLM is `bench/faulty_llm.py`: the test stand-ins (Ollama NDJSON and OpenAI SSE, loopback only, ephemeral ports)
 in a child process, one fault per question drawn by a seeded RNG (stalls, HTTP 500, cuts, garbled lines,
 keep-alives, byte dribble, blank and code-only answers, redirects, long and endless answers). Every
 `--switch-every` questions the daemon is pointed at the other protocol (settings.json is updated and
-`App.reload_settings()` re-reads it, as after `connect`). The bounds (first word, gap between words, total time and
+`Commands.reload_settings()` re-reads it, as after `connect`). The bounds (first word, gap between words, total time and
 length) are set short so that a faulty question costs well under a second.
 
 The audio sink: no sound card here, so `App`'s Player is replaced by `PacedSink`, a null sink that consumes the
@@ -248,16 +249,19 @@ def classify(timings: Any, question: str) -> tuple[str, str]:
     return "answer", ""
 
 
-def verdict(s: Summary, max_rss_growth_mb: float) -> list[str]:
-    """The limits the soak enforces; each broken one is one line (empty: the soak passed)."""
+def verdict(s: Summary, max_rss_growth_mb: float, growth: bool = True) -> list[str]:
+    """The limits the soak enforces; each broken one is one line (empty: the soak passed).
+
+    `growth=False` (--quick: too few questions for counts to settle) skips the resource-growth limits.
+    """
     out: list[str] = []
     b, e = s.baseline, s.end
     if b is None or e is None:
         return [f"the soak ended before its baseline was measured ({s.questions} questions, warm-up {s.warmup})"]
-    if e.rss_mb - b.rss_mb > max_rss_growth_mb:
+    if growth and e.rss_mb - b.rss_mb > max_rss_growth_mb:
         out.append(f"RSS grew {e.rss_mb - b.rss_mb:.1f} MB over the baseline ({b.rss_mb:.1f} -> {e.rss_mb:.1f} MB; "
                    f"limit {max_rss_growth_mb:g} MB)")
-    for name in ("threads", "fds", "children", "tmp_files"):
+    for name in ("threads", "fds", "children", "tmp_files") if growth else ():
         before, after = getattr(b, name), getattr(e, name)
         if after > before:
             out.append(f"{name} grew over the baseline: {before} -> {after}")
@@ -311,7 +315,7 @@ def start_app(args: argparse.Namespace, work: Path, url: str, sink: PacedSink | 
     app = app_mod.App(settings_mod.load(path), path, headless=True)
     app.start()
     if args.xtts:
-        xtts = app.speech.engines.get("xtts")
+        xtts = app.parts.speech.engines.get("xtts")
         deadline = time.monotonic() + 300
         while xtts is not None and not xtts.ready() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -402,7 +406,7 @@ class Soak:
         s.escaped = list(self.watch.escaped)
         s.error_records = self.watch.errors
         s.unexpected_records = list(self.watch.unexpected)
-        s.failures += verdict(s, args.max_rss_growth_mb)
+        s.failures += verdict(s, args.max_rss_growth_mb, growth=not args.quick)
         return s
 
     def header(self) -> str:
@@ -410,7 +414,7 @@ class Soak:
         length = f"{args.minutes:g} minutes" if args.minutes else f"{args.questions} questions"
         sink = f"null x{args.sink_speed:g}" if self.sink is not None else "the default output device"
         return (f"soak: seed {args.seed}, {length}, bound {s.bound_s:g} s + {args.slack:g} s slack per question, "
-                f"sink {sink}, engines {list(self.app.speech.engines)}; work folder {self.work}")
+                f"sink {sink}, engines {list(self.app.parts.speech.engines)}; work folder {self.work}")
 
     def ask(self, n: int) -> bool:
         """Question n against its fault, tallied; False when it could not be stopped (the soak ends)."""
@@ -420,25 +424,26 @@ class Soak:
             from daemon import settings as settings_mod
 
             self.apis.reverse()  # the other protocol, as after `connect` to another server
-            settings_mod.update(app.settings_path, remote_llm_url=self.llm.urls[self.apis[0]])
-            app.reload_settings()
+            settings_mod.update(app.live.path, remote_llm_url=self.llm.urls[self.apis[0]])
+            app.commands.reload_settings()
         fault: Fault = self.plan.next()
         self.llm.serve(fault)
         question = f"Question {n}: {QUESTIONS[n % len(QUESTIONS)]}"
         before = self.sink.loud if self.sink is not None else 0
         q0 = time.monotonic()
-        app.ask(question)
-        ended = app.assistant.wait_idle(s.bound_s + args.slack)
+        assistant = app.parts.assistant
+        assistant.ask(question)
+        ended = assistant.wait_idle(s.bound_s + args.slack)
         duration = time.monotonic() - q0
         if ended:
-            outcome, error_kind = classify(app.assistant.last_timings, question)
+            outcome, error_kind = classify(assistant.last_timings, question)
             if self.sink is not None and self.sink.loud == before:
                 outcome = "silent"
         else:
             outcome, error_kind = "hung", ""
             print(f"question {n} ({fault.kind}) did not end within {s.bound_s + args.slack:g} s", flush=True)
-            app.stop_speaking()
-            if not app.assistant.wait_idle(30):
+            app.commands.stop_speaking()
+            if not assistant.wait_idle(30):
                 s.failures.append(f"question {n} ({fault.kind}) could not be stopped either; soak aborted")
                 return False
         self.outcomes[fault.kind][outcome] += 1
@@ -467,7 +472,7 @@ class Soak:
 
 def _engines(app: Any) -> list[str]:
     """The engine of the last spoken sentence per question is not kept by the assistant; the router's is."""
-    active = getattr(app.speech.router, "_active", None)
+    active = getattr(app.parts.speech.router, "_active", None)
     return [active.name] if active is not None else []
 
 
@@ -515,7 +520,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-rss-growth-mb", type=float, default=50.0)
     p.add_argument("--json", type=Path, help="write the summary as JSON here")
     p.add_argument("--inject-leak", type=lambda v: v.split(","), default=[], help=argparse.SUPPRESS)  # thread,fd,exception
+    p.add_argument("--quick", action="store_true",
+                   help="8 questions, 4 of warm-up, switching protocol every 2; every limit but resource growth, which "
+                        "needs a longer run to settle (seconds; CI)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.questions, args.minutes, args.warmup, args.report_every, args.switch_every = 8, 0.0, 4, 4, 2
     if not args.warmup:
         args.warmup = 50 if args.xtts else 25
     if not args.speech_bound:

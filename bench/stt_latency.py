@@ -1,6 +1,7 @@
 """Asking by voice: end of speech -> question sent, and the recogniser's real-time factor, per model.
 
     .venv/bin/python bench/stt_latency.py [--runs 5] [--models base,small] [--modes toggle,hold]
+    .venv/bin/python bench/stt_latency.py --quick     # seconds: base, one ~3 s question, one toggle run (CI)
 
 Questions: LJ Speech clips (a human reader) and espeak-ng, about 3 s, 5 s, 8 s and 15 s long. Each run feeds the
 question in real time (20 ms blocks, with 0.5 s of room noise before and 3 s after, fresh noise each run) into the
@@ -161,14 +162,17 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--models", default="base,small")
     ap.add_argument("--modes", default="toggle,hold")
     ap.add_argument("--small", metavar="FOLDER", type=Path, help="a faster-whisper small model folder")
     ap.add_argument("--only", metavar="TEXT", default="", help="only the questions whose label starts with TEXT, e.g. \"5 s\"")
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="base only, the ~3 s question, one toggle run (CI)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.runs, args.models, args.modes, args.only = 1, "base", "toggle", "~3 s"
     logging.basicConfig(level=logging.ERROR)  # the drained answers are "not spoken": not news here
     srv = start_llm_server(api="ollama", tokens=["Fine."])
     settings = Settings(remote_llm_url=srv.url, llm_api="ollama", use_local_cloning=False)

@@ -13,7 +13,8 @@ side's streamed audio against one whole-sentence decode of the same latents. One
 precision follows the table:
   {"bench": "xtts", "model": ..., "device": ..., "stock": {...}, "voxtray": {...}, "snr_db": ...}
 
-  python bench/xtts_latency.py                                  # tiny model on the CPU (quick)
+  python bench/xtts_latency.py                                  # tiny model on the CPU
+  python bench/xtts_latency.py --quick                          # seconds: the tests' tiny model, 1 sentence (CI)
   python bench/xtts_latency.py --full --device cpu --threads 1  # full-size XTTS v2 architecture, 5 x 100 tokens
   python bench/xtts_latency.py --full --device cuda             # on a GPU: fp16 and fp32 (CUDA graphs: not built)
   python bench/xtts_latency.py --seed-plan                      # also the seed's plan (whole reply, then play)
@@ -34,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from daemon.audio import write_wav  # noqa: E402
+from daemon.audio import read_wav, write_wav  # noqa: E402
 from daemon.settings import Settings  # noqa: E402
 from daemon.speech.engines.base import VoiceRef  # noqa: E402
 from daemon.speech.xtts import model as xtts_model  # noqa: E402
@@ -264,19 +265,32 @@ def main() -> int:
     ap.add_argument("--seed-plan", action="store_true", help="also time the seed's plan (whole reply, then play)")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "voxtray-bench")
     ap.add_argument("--json", type=Path, help="also write all figures as JSON")
+    ap.add_argument("--quick", action="store_true",
+                    help="the tests' cached tiny model on the CPU, a 3 s reference, one sentence of 8 tokens, chunks of 4 (CI)")
     args = ap.parse_args()
     import torch
+
+    reply = REPLY
+    if args.quick:
+        from tests.fixtures.xtts import ensure_tiny_xtts
+
+        args.full, args.device, args.tokens, args.first_chunk, args.chunk = False, "cpu", 8, 4, 4
+        reply = REPLY[:1]
 
     if args.threads:
         torch.set_num_threads(args.threads)
     size = "full" if args.full else "tiny"
     tokens = args.tokens or (100 if args.full else 40)
-    folder = model_folder(size, args.cache)
+    folder = ensure_tiny_xtts() if args.quick else model_folder(size, args.cache)
     work = Path(tempfile.mkdtemp(prefix="xtts-bench-"))
     voices = work / "voices"
     voices.mkdir()
     ref = voices / "sample.wav"
-    ref.write_bytes((ROOT / "voices" / "sample.wav").read_bytes())
+    if args.quick:  # the first 3 s: the speaker latents of a whole 15 s clip cost most of a quick run
+        samples, rate = read_wav(ROOT / "voices" / "sample.wav")
+        write_wav(ref, samples[: 3 * rate], rate)
+    else:
+        ref.write_bytes((ROOT / "voices" / "sample.wav").read_bytes())
     settings = Settings(
         xtts_model_path=str(folder), xtts_device=args.device, xtts_allow_cpu=True, voices_dir=str(voices),
         cloning_reference_file=str(ref), xtts_first_chunk_tokens=args.first_chunk, xtts_chunk_tokens=args.chunk,
@@ -292,19 +306,19 @@ def main() -> int:
     latents = engine.prepare_voice(voice)
     device = engine.device or "cpu"
     results: dict[str, Any] = {"model": size, "device": device, "tokens_per_sentence": tokens,
-                               "sentences": len(REPLY), "first_chunk": args.first_chunk, "chunk": args.chunk,
+                               "sentences": len(reply), "first_chunk": args.first_chunk, "chunk": args.chunk,
                                "growth": args.growth, "load_s": round(load_s, 2), "latents": lat,
                                "torch_threads": torch.get_num_threads()}
     precisions = [True, False] if device == "cuda" else [False]
     for fp16 in precisions:
         tag = "fp16" if fp16 else "fp32"
         engine.settings = settings.model_copy(update={"xtts_fp16": fp16})
-        results[tag] = compare(engine, REPLY, latents, fp16)
+        results[tag] = compare(engine, reply, latents, fp16)
         if args.seed_plan:
-            results[tag]["seed_plan"] = seed_plan(engine, voice, REPLY, work / "seed.wav")
+            results[tag]["seed_plan"] = seed_plan(engine, voice, reply, work / "seed.wav")
     xtts_model.unload_all()
 
-    print(f"\nXTTS {size} (random weights) on {device}, {len(REPLY)} sentences x {tokens} tokens, chunks "
+    print(f"\nXTTS {size} (random weights) on {device}, {len(reply)} sentences x {tokens} tokens, chunks "
           f"{args.first_chunk} then {args.chunk} (VoxTray growth {args.growth:g}), torch threads "
           f"{results['torch_threads']}; load + warm-up {load_s:.2f} s")
     print(f"speaker latents: compute {lat['compute_s']:.3f} s, disk cache hit {lat['disk_hit_s'] * 1000:.1f} ms, "
