@@ -190,7 +190,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
 
 
 def find(entries: tuple[Entry, ...], *path: str) -> Entry:
-    """The entry at a path of texts, e.g. find(menu, "Voices", "bob.wav"); raises KeyError."""
+    """The entry at a path of texts (e.g. "Voices", "bob.wav"); raises KeyError."""
     current: Entry | None = None
     level = entries
     for text in path:

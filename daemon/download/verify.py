@@ -1,4 +1,4 @@
-"""Is a file, or a whole folder, a good XTTS v2 model? (sizes, md5, JSON that parses)"""
+"""Is a file, or a whole folder, a good XTTS v2 model (sizes, md5, JSON that parses)?"""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def _count_words(text: str) -> int:
 
 
 def _is_abbreviation(text: str, dot: int, start: int = 0) -> bool:
-    """Is the '.' at index `dot` the end of an abbreviation or an initial? (looks back no further than start)"""
+    """Is the '.' at index `dot` the end of an abbreviation or an initial (looking back no further than `start`)?"""
     begin = dot
     while begin > start and dot - begin < 12 and (text[begin - 1].isalpha() or text[begin - 1] == "."):
         begin -= 1

@@ -217,7 +217,6 @@ def stock_generate(
 ) -> Generator[np.ndarray, None, None]:
     """Chunks of coqui's own `inference_stream` (quadratic vocoder work; the benchmark's baseline) as float32
     arrays, with the same guards as `stream_sentence`."""
-
     opts = dict(options)
     fp16 = bool(opts.pop("fp16", True))
     with loaded.lock:
