@@ -63,6 +63,9 @@ CHAINS: list[list[set[str]]] = [
     [{"speech.health"}, {"speech.availability"}, {"speech.router"}],
     [{"speech.engines.child"}, {"speech.engines.espeak", "speech.engines.sapi"}, {"speech.engines.system"}],
     [{"desktop.autostart.base"}, {"desktop.autostart.windows", "desktop.autostart.xdg"}, {"desktop.autostart"}],
+    [{"speech.xtts.tokens", "speech.xtts.vocoder"}, {"speech.xtts.stream"}, {"speech.xtts.engine"}],
+    [{"speech.xtts.model", "speech.xtts.latents"}, {"speech.xtts.stream"}],
+    [{"voices.decoding"}, {"voices.check"}, {"voices.library"}, {"voices"}],
 ]
 
 
@@ -190,3 +193,31 @@ def test_the_composition_root_only_wires() -> None:
     assert len(source.splitlines()) < 150
     assert "Any" not in {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
     assert "_apply" not in source and ".settings = " not in source
+
+
+def _engine_modules(name: str) -> bool:
+    """A speech engine's own code: speech/engines/* but the contract (base), and the whole xtts package."""
+    return name.startswith(("daemon.speech.xtts", "daemon.speech.engines.")) and name != "daemon.speech.engines.base"
+
+
+def test_speech_reaches_engines_only_through_the_contract() -> None:
+    """The router, pipeline and stack know engines by `Engine` alone (the factory imports each by name), so a new
+    engine is one file (or one package, like xtts) and nothing in speech tests names."""
+    found = [f"{module_name(p)} imports {t}" for p in sorted((ROOT / "speech").rglob("*.py"))
+             if not _engine_modules(module_name(p)) for _line, t in imports(p) if _engine_modules(t)]
+    assert found == []
+
+
+def test_the_xtts_package_uses_only_the_engine_contract_and_the_sentence_splitter_from_speech() -> None:
+    found = {t for p in (ROOT / "speech" / "xtts").rglob("*.py") for _line, t in imports(p)
+             if t.startswith("daemon.speech") and not t.startswith("daemon.speech.xtts")}
+    assert found <= {"daemon.speech.engines.base", "daemon.speech.sentences"}, found
+
+
+def test_the_contracts_catch_an_engine_imported_past_the_factory(tmp_path: Path) -> None:
+    """Fed a router that imports the XTTS engine, the check above reports it."""
+    router = tmp_path / "daemon" / "speech" / "router.py"
+    router.parent.mkdir(parents=True)
+    router.write_text("def load():\n    from daemon.speech.xtts.engine import XttsEngine\n", encoding="utf-8")
+    assert [t for _line, t in imports(router, tmp_path / "daemon") if _engine_modules(t)] == [
+        "daemon.speech.xtts.engine"]
