@@ -26,7 +26,7 @@ MAX_BACKOFF = 8  # the reload hold time grows up to 8 x vram_pressure_s when XTT
 
 
 class WarmEngine(Protocol):
-    """What the policy needs from the XTTS engine (daemon.speech.engines.xtts.XttsEngine provides it).
+    """What the policy needs from the XTTS engine (daemon.speech.xtts.engine.XttsEngine provides it).
 
     `load()` blocks until the model is warm (raises on failure); `unload()` frees its VRAM;
     `loaded` says whether it is in memory; `vram_used_mb` is what it took (None/0 when unknown).
