@@ -1,19 +1,28 @@
 """A dead Colab bridge: the tray note, the notification text and the spoken answer all say what to do.
 
-Real: the LLM stand-in server (HTTP on 127.0.0.1), LLMClient, Assistant, Pipeline, Router, system voice.
+Real: the LLM stand-in server (HTTP on 127.0.0.1), LLMClient, Assistant, and the speech stack the product builds
+(Pipeline, Router, system voice: tests/fixtures/answer.py).
 No tunnel can exist here, so the list of tunnel domains is widened to 127.0.0.1 for these tests only
 (`link.TUNNEL_SUFFIXES`); everything else runs as with a real trycloudflare/ngrok URL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from daemon.brain import link
 from daemon.brain.errors import LLMNotAnLLMError, LLMUnreachableError
 from daemon.brain.health import HealthPoller
+from tests.fixtures.answer import AnswerRig
 from tests.fixtures.llm_server import refused_url
-from tests.test_ask_assistant import make, rig  # noqa: F401 - the rig fixture
+
+
+@pytest.fixture
+def rig(answer_rig: Callable[..., AnswerRig]) -> Callable[..., AnswerRig]:
+    """An AnswerRig with short LLM timeouts."""
+    return lambda url: answer_rig(url, llm_first_token_timeout_s=1.0, llm_idle_timeout_s=0.5)
 
 
 @pytest.fixture
@@ -31,10 +40,10 @@ def test_tunnel_urls_get_bridge_wording_and_own_servers_do_not() -> None:
 
 @pytest.mark.parametrize("fault", ["html404", "refused"])
 def test_dead_bridge_answer_is_spoken_and_the_tray_note_says_restart_the_notebook(
-    llm_server, rig, loopback_is_a_tunnel: None, fault: str  # noqa: F811
+    llm_server, rig, loopback_is_a_tunnel: None, fault: str
 ) -> None:
     url = refused_url() if fault == "refused" else llm_server(api="ollama", fault=fault).url
-    r = make(rig, url)
+    r = rig(url)
     r.ask("Is anyone there?")
     t = r.assistant.last_timings
     assert t is not None and t.error_kind in (LLMNotAnLLMError.__name__, LLMUnreachableError.__name__)
@@ -44,10 +53,10 @@ def test_dead_bridge_answer_is_spoken_and_the_tray_note_says_restart_the_noteboo
 
 
 def test_health_poller_reports_the_bridge_down_then_recovers_by_itself(
-    llm_server, rig, loopback_is_a_tunnel: None  # noqa: F811
+    llm_server, rig, loopback_is_a_tunnel: None
 ) -> None:
     srv = llm_server(api="ollama", fault="html404")
-    r = make(rig, srv.url)
+    r = rig(srv.url)
     poller = HealthPoller(r.client, r.status, interval_s=0)
     assert poller.check_now() is False
     assert r.status.current.llm_note == link.BRIDGE_DOWN
