@@ -67,8 +67,7 @@ def _run_tray(app: App, starter: list[threading.Thread]) -> None:
         starter[-1].start()
 
     tray = app.tray = Tray(app.status, app.commands, app.live, on_end_session=end_session)
-    notifier = Notifier(app.status, tray.notify, enabled=lambda: app.live().notifications,
-                        expect_clone=lambda: app.live().use_local_cloning).start()
+    notifier = Notifier(app.status, tray.notify, enabled=lambda: app.live().notifications).start()
     app.shutdown_steps.add("notifications", notifier.close)
     print("VoxTray is running in the system tray.", flush=True)
     if not app.stopping.is_set():

@@ -18,11 +18,13 @@ from tests.fixtures.x11 import wait_for
 class Sink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.kinds: list[str] = []
         self.lock = threading.Lock()
 
-    def __call__(self, title: str, text: str) -> None:
+    def __call__(self, title: str, text: str, *, kind: str, tier: Tier) -> None:
         with self.lock:
             self.sent.append((title, text))
+            self.kinds.append(kind)
 
     def titles(self) -> list[str]:
         with self.lock:
@@ -51,15 +53,20 @@ def test_start_on_xtts_is_silent_then_fallback_and_return_are_told_with_the_reas
     ]
 
 
-def test_starting_on_edge_is_silent_when_cloning_is_not_expected() -> None:
-    bus, sink, n = make(expect_clone=lambda: False)
-    bus.update(tier=Tier.EDGE, tier_reason="cloning is off")
-    n.close()
-    assert sink.sent == []
+def test_start_up_tells_only_that_nothing_can_speak_so_the_welcome_is_not_buried() -> None:
+    """#24: at start-up the first voice is the plan, not a fall-back; the welcome (a message) stays its own kind."""
+    for first in (Tier.EDGE, Tier.SYSTEM, Tier.XTTS):
+        bus, sink, n = make()
+        bus.update(message="The cloned voice needs the XTTS v2 model: right-click > Get the cloned voice")
+        bus.update(tier=first, tier_reason="XTTS: not ready; edge-tts: down (probe failed)")
+        n.close()
+        assert sink.sent == [("VoxTray", "The cloned voice needs the XTTS v2 model: right-click > Get the cloned "
+                              "voice")] and sink.kinds == ["message"], first
     bus, sink, n = make()
-    bus.update(tier=Tier.EDGE, tier_reason="no GPU")
+    bus.update(tier=Tier.NONE, tier_reason="espeak-ng missing")
+    bus.update(tier=Tier.EDGE, tier_reason="edge-tts is back")
     n.close()
-    assert sink.sent == [("Fell back to edge-tts", "no GPU")]
+    assert sink.titles() == ["Nothing can speak", "Fell back to edge-tts"] and sink.kinds == ["tier", "tier"]
 
 
 def test_llm_unreachable_and_back_and_ollama_stopped_messages() -> None:
@@ -70,9 +77,23 @@ def test_llm_unreachable_and_back_and_ollama_stopped_messages() -> None:
     bus.update(message="Stopped Ollama (pid 4242) to free VRAM for XTTS")
     bus.update(message="")
     n.close()
-    assert sink.titles() == ["LLM unreachable", "LLM reachable again", "Freed VRAM"]
+    assert sink.titles() == ["LLM unreachable", "LLM reachable again", "VoxTray"]
+    assert sink.kinds == ["llm", "llm", "message"]
     assert sink.sent[0][1].startswith("HTTP 502 from the tunnel. Check that the Colab notebook")
     assert sink.sent[2][1] == "Stopped Ollama (pid 4242) to free VRAM for XTTS"
+
+
+def test_titles_come_from_the_event_and_no_url_is_not_unreachable() -> None:
+    bus, sink, n = make()
+    bus.update(llm_url="http://127.0.0.1:11434", llm_ok=True)
+    bus.update(llm_ok=False, llm_note="Ollama answered HTTP 500.")  # an LLM error that mentions Ollama
+    n.close()
+    assert sink.titles() == ["LLM unreachable"]
+    assert sink.sent[0][1].startswith("Ollama answered HTTP 500. Check") and ".." not in sink.sent[0][1]
+    bus, sink, n = make()
+    bus.update(llm_url="", llm_ok=False, llm_note="remote_llm_url is empty")
+    n.close()
+    assert sink.titles() == ["No LLM set up"]
 
 
 def test_a_flap_inside_the_cooldown_says_nothing_more() -> None:
@@ -121,18 +142,18 @@ def test_a_failing_sink_is_caught_and_logged_by_the_notifier_and_the_next_notifi
     """The notifier handles its sink's failure itself (the bus never sees it) and keeps telling."""
     bus, sink = StatusBus(), Sink()
 
-    def fails_once(title: str, text: str) -> None:
+    def fails_once(title: str, text: str, *, kind: str, tier: Tier) -> None:
         if not failed:
             failed.append(title)
             raise RuntimeError("no notification daemon")
-        sink(title, text)
+        sink(title, text, kind=kind, tier=tier)
 
     failed: list[str] = []
     n = Notifier(bus, fails_once, cooldown_s=0).start()
     with caplog.at_level(logging.INFO):
         assert bus.update(tier=Tier.XTTS) and bus.update(tier=Tier.EDGE)
         wait_for(lambda: failed, 5, "the first notification to fail")
-        bus.update(llm_ok=False, llm_note="connection refused")
+        bus.update(llm_url="http://127.0.0.1:9", llm_ok=False, llm_note="connection refused")
         wait_for(sink.titles, 5, "the next notification, after the failing one")
     n.close()
     assert failed == ["Fell back to edge-tts"] and sink.titles() == ["LLM unreachable"]

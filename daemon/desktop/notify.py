@@ -2,9 +2,15 @@
 
 Kinds and what they say:
 - tier: "Fell back to edge-tts" / "Fell back to the system voice" / "Nothing can speak" (with the Status's
-  `tier_reason`), and "Back on the cloned voice" when XTTS returns. Starting up straight into XTTS is silent.
-- llm: "LLM unreachable" (with `llm_note`) and "LLM reachable again".
-- message: any new non-empty `Status.message`, e.g. the GPU guard's "Stopped Ollama to free VRAM for XTTS".
+  `tier_reason`), and "Back on the cloned voice" when XTTS returns. At start-up only "Nothing can speak" is told:
+  the first voice is the plan, not a fall-back (the icon shows it), and a start-up notice must not bury the
+  first-run welcome.
+- llm: "LLM unreachable" (with `llm_note`), "LLM reachable again", and "No LLM set up" when there is no URL.
+- message: any new non-empty `Status.message` (the first-run welcome, the GPU guard's "Stopped Ollama to free VRAM
+  for XTTS", ...), titled "VoxTray" (a title is never guessed from words in the text).
+
+Each notification is sent with its kind and the tier it shows, so a sink can keep one notification per kind
+(desktop/notify_dbus.py): a new kind never replaces another.
 
 Each kind is told at most once per `cooldown_s`. Changes inside the cooldown are not dropped blindly: when the
 cooldown ends, the user is told about the state *then* compared with what they were last told (a flap
@@ -17,14 +23,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from daemon.status import Status, StatusBus, Tier
 from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, str], None]
+class Send(Protocol):
+    """Shows one notification: `kind` is one of KINDS, `tier` the voice state its icon shows."""
+
+    def __call__(self, title: str, text: str, *, kind: str, tier: Tier) -> None: ...
+
+
+
 Event = tuple[str, str]  # (title, text)
 KINDS = ("tier", "llm", "message")
 
@@ -33,19 +45,17 @@ def _state(kind: str, s: Status) -> Any:
     return {"tier": s.tier, "llm": s.llm_ok, "message": s.message}[kind]
 
 
-def tier_event(told: Tier, s: Status, expect_clone: bool = True) -> Event | None:
+def tier_event(told: Tier, s: Status) -> Event | None:
     """What to say when the tier is now `s.tier` and the user last heard about `told`."""
     now = s.tier
     if now == told or now is Tier.STARTING:
         return None
     reason = s.tier_reason.strip()
+    if told is Tier.STARTING and now is not Tier.NONE:
+        return None  # the first voice of a start (the icon says which): not a fall-back
     if now is Tier.XTTS:
-        if told is Tier.STARTING:
-            return None
         voice = f" ({s.voice})" if s.voice else ""
         return "Back on the cloned voice", f"XTTS is speaking again{voice}."
-    if told is Tier.STARTING and not expect_clone and now is Tier.EDGE:
-        return None  # cloning is off or another engine is forced: edge-tts is the plan, not a fallback
     if now is Tier.EDGE:
         return "Fell back to edge-tts", reason or "The cloned voice is not available."
     if now is Tier.SYSTEM:
@@ -58,7 +68,9 @@ def llm_event(told: bool | None, s: Status) -> Event | None:
         return None
     if s.llm_ok:
         return ("LLM reachable again", s.llm_url) if told is False else None
-    detail = s.llm_note or s.llm_url or "no answer"
+    if not s.llm_url:
+        return "No LLM set up", "Questions need an LLM: right-click the tray icon to connect one (or set remote_llm_url)."
+    detail = (s.llm_note or s.llm_url).rstrip(". ")
     return "LLM unreachable", f"{detail}. Check that the Colab notebook (or server) is running and the URL is current."
 
 
@@ -66,8 +78,7 @@ def message_event(told: str, s: Status) -> Event | None:
     text = s.message.strip()
     if not text or s.message == told:
         return None
-    title = "Freed VRAM" if "ollama" in text.lower() else "VoxTray"
-    return title, text
+    return "VoxTray", text
 
 
 class Notifier:
@@ -79,14 +90,12 @@ class Notifier:
         send: Send,
         *,
         enabled: Callable[[], bool] = lambda: True,
-        expect_clone: Callable[[], bool] = lambda: True,
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bus = bus
         self._send = send
         self._enabled = enabled
-        self._expect_clone = expect_clone
         self._cooldown = cooldown_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -117,7 +126,7 @@ class Notifier:
     def _event(self, kind: str, s: Status) -> Event | None:
         told = self._told[kind]
         if kind == "tier":
-            return tier_event(told, s, self._expect_clone())
+            return tier_event(told, s)
         if kind == "llm":
             return llm_event(told, s)
         return message_event(told, s)
@@ -177,6 +186,6 @@ class Notifier:
             return
         log.info("notification (%s): %s: %s", kind, title, text)
         try:
-            self._send(title, text)
+            self._send(title, text, kind=kind, tier=self._bus.current.tier)
         except Exception:
             log.exception("could not show notification %r", title)

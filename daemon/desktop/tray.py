@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from daemon.desktop import dialogs, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
@@ -22,7 +22,10 @@ from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
 from daemon.errors import VoxTrayError
 from daemon.live import SettingsSource
-from daemon.status import Status, StatusBus
+from daemon.status import Status, StatusBus, Tier
+
+if TYPE_CHECKING:
+    from daemon.desktop.notify_dbus import DbusNotifier
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ class Tray:
         self._refresh_s = refresh_s
         self._icon: Any = None
         self._pystray: Any = None
+        self._dbus: DbusNotifier | None = None
         self._size = icon_size()
         self._stopping = threading.Event()
         self._dirty = threading.Event()
@@ -154,11 +158,24 @@ class Tray:
         if icon is not None:
             icon.stop()
 
-    def notify(self, title: str, text: str) -> None:
-        """Show a desktop notification (thread-safe, never raises); logs it when it cannot be shown."""
+    def notify(self, title: str, text: str, *, kind: str = "tray", tier: Tier | None = None) -> None:
+        """Show a desktop notification (thread-safe, never raises); logs it when it cannot be shown.
+
+        On Linux VoxTray sends it on the session bus itself (desktop/notify_dbus.py: app name, one notification per
+        `kind`, the icon of `tier`); on Windows the tray icon's balloon/toast shows it."""
         icon = self._icon
-        if icon is None or not getattr(icon, "HAS_NOTIFICATION", False) or self._stopping.is_set():
+        if icon is None or self._stopping.is_set():
             log.info("notification (not shown, no tray): %s: %s", title, text)
+            return
+        if sys.platform != "win32":
+            if self._dbus is None:
+                from daemon.desktop.notify_dbus import DbusNotifier
+
+                self._dbus = DbusNotifier()
+            self._dbus.send(kind, title, text, tier or self._bus.current.tier)
+            return
+        if not getattr(icon, "HAS_NOTIFICATION", False):
+            log.info("notification (not shown, no notification support): %s: %s", title, text)
             return
         try:
             icon.notify(text, title)
@@ -345,3 +362,5 @@ class Tray:
                 if t.is_alive():
                     log.warning("tray thread %s did not stop within 5 s", t.name)
         self._threads.clear()
+        if self._dbus is not None:
+            self._dbus.close()
