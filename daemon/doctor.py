@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from daemon import paths
+from daemon.errors import MissingRuntimeError
 from daemon.gpu import torchbuild
 from daemon.settings import XTTS_MODEL_ID, Settings
 from daemon.winruntime import (
@@ -310,6 +311,9 @@ def run_checks(settings: Settings, offline: bool = False) -> list[Check]:
             continue
         try:
             results.append(fn(settings))
+        except MissingRuntimeError as exc:  # already explained (winruntime.require): the DLL's own error as detail
+            name = fn.__name__.removeprefix("check_").replace("_", " ")
+            results.append(Check(name, FAIL, f"cannot load: {exc.__cause__ or exc}", str(exc)))
         except Exception as exc:  # a check must never crash the doctor
             name, why = fn.__name__.removeprefix("check_").replace("_", " "), explain_import_error(exc)
             if why is not None:  # e.g. the audio check importing soxr without msvcp140.dll

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from daemon import paths
-from daemon.errors import EngineUnavailableError, SettingsError
+from daemon.errors import EngineUnavailableError, MissingRuntimeError, SettingsError
 from daemon.listen import RATE, whisperlib
 from daemon.winruntime import explain_import_error
 
@@ -219,6 +219,9 @@ class Recognizer:
             except (RecognizerError, SettingsError) as exc:
                 self.state, self.error = "failed", str(exc)
                 raise
+            except MissingRuntimeError as exc:  # already one sentence naming the Redistributable (whisperlib)
+                self.state, self.error = "failed", str(exc)
+                raise RecognizerError(str(exc)) from None
             except Exception as exc:  # RuntimeError from CTranslate2, ImportError, ...
                 why = explain_import_error(exc)  # ctranslate2 without msvcp140.dll: name the Redistributable
                 self.state, self.error = "failed", why or f"{type(exc).__name__}: {exc}"
