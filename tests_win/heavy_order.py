@@ -2,7 +2,7 @@
 
     python -m tests_win.heavy_order whisper-first|xtts-first CLIP.wav VOICE.wav OUT.json
 
-Loads both through the product's own code (daemon.listen.recognizer, daemon.speech.engines.xtts): the
+Loads both through the product's own code (daemon.listen.recognizer, daemon.speech.xtts.engine): the
 recogniser transcribes CLIP, XTTS speaks a sentence in VOICE's clone, then a second sentence is interrupted
 after its first chunk (barge-in). Writes what happened to OUT.json, including every libiomp5md.dll (Intel
 OpenMP: torch and ctranslate2 each ship one) loaded in the process, for docs/windows.md.
