@@ -93,8 +93,10 @@ def test_registered_command_starts_the_daemon_from_a_non_ascii_path(kind: str, t
         pid = wait_for(lambda: read_pid(data_dir), 90, "the daemon's pid in its lock file")
         assert wait_for(lambda: "tray starting" in log_text(log_dir), 60, "the daemon's log")
         tray = wait_for(lambda: winutil.tray_window(pid), 30, "the daemon's tray window")
-        log = log_text(log_dir)
-        assert str(project) in log, "the daemon runs the copied project (its settings path is logged)"
+        # the daemon runs the copied project: its start line names that copy's settings.json (logged once the tray
+        # is up, the rest starting behind it)
+        wait_for(lambda: f"starting (settings {project / 'settings.json'})" in log_text(log_dir), 60,
+                 "the copied project's settings path in the daemon's start line")
         winutil.post(tray.hwnd, WM_CLOSE)  # a clean stop (what Task Manager's "End task" sends first)
         wait_for(lambda: not winutil.pid_alive(pid), 30, "the daemon to exit after WM_CLOSE")
         assert "VoxTray stopped" in log_text(log_dir)

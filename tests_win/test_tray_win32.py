@@ -46,7 +46,7 @@ def run_tray() -> tuple[Tray, Actions, threading.Thread, StatusBus]:
     ref: list[Tray] = []
     actions = Actions(ref)
     bus = StatusBus()
-    tray = Tray(bus, actions, SimpleNamespace(engine="auto"))  # type: ignore[arg-type]
+    tray = Tray(bus, actions, lambda: SimpleNamespace(engine="auto"))  # type: ignore[arg-type,return-value]
     ref.append(tray)
     ready = threading.Event()
     thread = threading.Thread(target=tray.run, kwargs={"on_ready": ready.set}, daemon=True)
