@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ def with_tk(fn: Callable[[Any], T]) -> T:
         # Tcl objects must die on the thread that made them (else "Tcl_AsyncDelete: async handler deleted by the
         # wrong thread" ends the process later, on whichever thread collects them): drop them and collect here.
         del root
-        gc.collect()
+        if sys.platform == "win32":  # (only there: on Linux a full collection on this thread could run PyGObject
+            gc.collect()             # finalizers of the GTK tray's objects here and hang the dialog's thread)
 
 
 def pick_audio_file() -> Path | None:
