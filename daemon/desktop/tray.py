@@ -89,7 +89,6 @@ class Tray:
         self._ask_model = ask_model
         self._show_report = show_report
         self._windows: dict[str, threading.Thread] = {}
-        self._closed: set[str] = set()  # windows whose thread is past show() (closed, finishing)
         self._refresh_s = refresh_s
         self._icon: Any = None
         self._pystray: Any = None
@@ -220,21 +219,14 @@ class Tray:
         """Open a window on its own thread (it blocks until closed; menu commands go on meanwhile); a second click
         while it is open does not open a second one."""
         running = self._windows.get(name)
-        if self._stopping.is_set():
+        if (running is not None and running.is_alive()) or self._stopping.is_set():
             return
-        if running is not None and running.is_alive():
-            if name not in self._closed:
-                return  # still open
-            running.join(2.0)  # closed a moment ago, its thread is finishing: a new click opens it again
-        self._closed.discard(name)
 
         def run() -> None:
             try:
                 self._run_job(show)
             except BaseException:
                 log.exception("window %s: unexpected error", name)
-            finally:
-                self._closed.add(name)
             self._dirty.set()
 
         thread = self._windows[name] = threading.Thread(target=run, name=name, daemon=True)
