@@ -18,7 +18,7 @@ from daemon.live import LiveSettings
 from daemon.parts import Parts, Shutdown
 from daemon.settings import Settings
 from daemon.speech.player import Player
-from daemon.speech.sinks import AudioSink, DeviceRetrySink
+from daemon.speech.sinks import AudioSink, LiveSink
 from daemon.status import StatusBus, Tier
 
 if TYPE_CHECKING:
@@ -48,10 +48,10 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     ensure_resampler()
     sink: AudioSink
     try:
-        sink = Player(s.output_device, s.output_sample_rate, s.volume)
+        sink = LiveSink(live, status, player=Player(s.output_device, s.output_sample_rate, s.volume))
     except AudioDeviceError as exc:
         tell.message(str(exc))
-        sink = DeviceRetrySink(live, status)
+        sink = LiveSink(live, status)
     watcher, guard = VramWatcher(live, status), OllamaGuard(live)
     watcher.start()
     shutdown.add("VRAM watcher", watcher.stop)

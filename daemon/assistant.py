@@ -42,6 +42,7 @@ from daemon.speech.clean import unspeakable_reason
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Assistant:
         self.voice = voice
         self.health = health
         self.last_timings: AnswerTimings | None = None
-        self._queue: queue.Queue[_Ask | None] = queue.Queue()
+        self._queue: queue.Queue[_Ask] = queue.Queue()
         self._lock = threading.Lock()
         self._generation = 0
         self._stream: ChatStream | None = None
@@ -92,7 +93,7 @@ class Assistant:
         self._pending = 0
         self._idle = threading.Event()
         self._idle.set()
-        self._worker = threading.Thread(target=self._work, name="assistant", daemon=True)
+        self._worker = Worker("assistant", self._step, stop_timeout_s=3.0, retry_s=0.0)  # asleep until asked
         self._worker.start()
 
     @property
@@ -119,6 +120,7 @@ class Assistant:
         self._interrupt()
         log.info("question asked (%d chars)", len(question))
         self._queue.put(_Ask(question, submitted, t_hotkey, gen))
+        self._worker.wake()
 
     def stop(self) -> None:
         """Barge-in: stop the answer being streamed and spoken (no-op when idle)."""
@@ -136,8 +138,7 @@ class Assistant:
 
     def close(self) -> None:
         self.stop()
-        self._queue.put(None)
-        self._worker.join(timeout=3.0)
+        self._worker.stop()
 
     # ---- worker -------------------------------------------------------------------------------------
     def _interrupt(self) -> None:
@@ -157,11 +158,13 @@ class Assistant:
             return self.voice()
         return self.voice
 
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
+    def _step(self) -> float | None:
+        """Answer the queued questions in order, then sleep until `ask` wakes the worker."""
+        while not self._worker.stopping:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
             if self._current(item.generation):  # older questions were superseded: skip them
                 self._busy.set()
                 try:
@@ -175,6 +178,7 @@ class Assistant:
                 self._pending -= 1
                 if self._pending == 0:
                     self._idle.set()
+        return None
 
     def _answer(self, item: _Ask) -> None:
         t = AnswerTimings(item.question, item.submitted, hotkey=item.hotkey)

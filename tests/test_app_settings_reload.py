@@ -46,7 +46,8 @@ def test_every_part_acts_on_reloaded_settings(tmp_path: Path, monkeypatch: pytes
         path.write_text(json.dumps(OLD | {
             "engine": "system", "vram_poll_interval_s": 0.05, "ollama_unload": True, "ollama_url": ollama_api.url,
             "hotkey_ask": "ctrl+alt+k", "remote_llm_url": srv.url, "system_prompt": "New prompt.",
-            "history_turns": 0, "system_rate": 260}))
+            "history_turns": 0, "system_rate": 260, "stt_model": "tiny.en", "stt_language": "de",
+            "stt_beam_size": 3}))
         app.commands.reload_settings()
 
         # the watcher polls at the new interval
@@ -71,5 +72,11 @@ def test_every_part_acts_on_reloaded_settings(tmp_path: Path, monkeypatch: pytes
         # the engines and the router read the new values
         assert parts.speech.engines["system"].settings.system_rate == 260
         assert parts.speech.router.settings.engine == "system"
+        # asking by voice: the next press uses the new speech model and language (applied before listening)
+        old_recognizer = parts.talk.recognizer
+        parts.talk._follow_settings()
+        assert parts.talk.recognizer is not old_recognizer
+        assert (parts.talk.recognizer.model_name, parts.talk.recognizer.language,
+                parts.talk.recognizer.beam_size) == ("tiny.en", "de", 3)
     finally:
         app.shutdown()

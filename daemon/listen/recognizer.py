@@ -157,6 +157,12 @@ def _one_encode_class() -> type:
     return _OneEncode
 
 
+def spoken_language(setting: str) -> str | None:
+    """stt_language as Whisper takes it: a language code, or None to detect it ("auto" or empty)."""
+    value = setting.strip().lower()
+    return None if value in ("", "auto") else value
+
+
 class Recognizer:
     """Loads lazily (or on `load()`), then transcribes one question at a time."""
 
@@ -166,7 +172,7 @@ class Recognizer:
         self.model_name = model
         self.device = device
         self.compute_type = compute_type
-        self.language = None if language.strip().lower() in ("", "auto") else language.strip().lower()
+        self.language = spoken_language(language)
         self.beam_size = beam_size
         self.base_dir = base_dir or Path.cwd()
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from daemon.errors import AudioDeviceError, MissingRuntimeError, SettingsError, VoxTrayError
 from daemon.listen.mic import Microphone
-from daemon.listen.recognizer import Recognizer
+from daemon.listen.recognizer import Recognizer, spoken_language
 from daemon.listen.session import AudioSource, Heard, Listening
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
@@ -59,7 +59,9 @@ class Box(Protocol):
 class VoiceAsk:
     """One spoken question at a time; every public method is safe from any thread.
 
-    Settings are read at each press (talk_mode, pauses, input_device); the recogniser's stt_* at start."""
+    Settings are read at each press (talk_mode, pauses, input_device, and the recogniser's stt_*: a new
+    stt_language or stt_beam_size applies to the loaded model, another model, device or compute type builds a
+    new recogniser)."""
 
     settings = SettingsField()
 
@@ -71,6 +73,8 @@ class VoiceAsk:
         self.assistant = assistant
         self.status = status
         self._owns_recognizer = recognizer is None
+        self._headroom = headroom
+        self._stt_key = self._stt_wanted()
         self.recognizer = recognizer or Recognizer.from_settings(self.settings, progress=self._progress, headroom=headroom)
         self.microphone = microphone or (lambda: Microphone(self.settings.input_device))
         self.box: Box | None = None
@@ -109,6 +113,7 @@ class VoiceAsk:
                     session.finish("press")
                 return  # hold: a repeated press while held
             self.assistant.stop()  # barge-in: stop speaking first
+            self._follow_settings()
             why = self._not_ready()
             self._load_soon()
             if why is not None:  # nothing could hear the question: say so instead of listening
@@ -163,6 +168,26 @@ class VoiceAsk:
             session.wait(3.0)
         if self._owns_recognizer:
             self.recognizer.close()
+
+    def _stt_wanted(self) -> tuple[object, ...]:
+        s = self.settings
+        return s.stt_model, s.stt_device, s.stt_compute_type, s.base_dir()
+
+    def _follow_settings(self) -> None:
+        """Apply the current stt_* settings to the recogniser (called at a press, when nothing listens)."""
+        if not self._owns_recognizer:
+            return
+        s = self.settings
+        rec = self.recognizer
+        rec.language = spoken_language(s.stt_language)
+        rec.beam_size = s.stt_beam_size
+        wanted = self._stt_wanted()
+        if wanted == self._stt_key:
+            return
+        log.info("speech model settings changed: using '%s' on %s", s.stt_model, s.stt_device)
+        self._stt_key = wanted
+        self.recognizer = Recognizer.from_settings(s, progress=self._progress, headroom=self._headroom)
+        rec.close()  # does not wait: a load in progress finishes in the background and is dropped
 
     def _not_ready(self) -> str | None:
         """Why a question spoken now could not be heard (checked before the microphone opens), else None."""

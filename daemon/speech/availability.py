@@ -1,8 +1,8 @@
 """Which engines may speak now, kept true in the background, for the router and the tray.
 
 - `usable(name)`: switched on, not down (its breaker, speech/health.py), ready, GPU headroom, fast enough;
-- a prober thread brings a down engine back once its backoff has passed and a probe succeeds;
-- the tier watcher publishes the tier the next sentence would get, at once and whenever readiness changes.
+- a prober worker brings a down engine back once its backoff has passed and a probe succeeds;
+- the tier watcher (a worker) publishes the tier the next sentence would get, at once and whenever readiness changes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from daemon.speech.engines.base import Engine
 from daemon.speech.health import Breaker, RtfTracker
 from daemon.status import StatusBus, Tier
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ class Availability:
         self.rtf = {n: RtfTracker() for n in engines}
         self._probe_enabled = probe
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
         self._closed = False
-        self._prober: threading.Thread | None = None
-        self._watcher: threading.Thread | None = None
-        self._poke = threading.Event()
+        self._prober = Worker("router-probe", self._probe_step, retry_s=1.0)
+        self._watcher: Worker | None = None
+        self._watch_args: tuple[Callable[[], list[str]], Preview] | None = None
+        self._first_probes_done = False
 
     @property
     def watching(self) -> bool:
@@ -81,49 +82,57 @@ class Availability:
                 return False, reason
         return True, ""
 
-    def trip(self, name: str, reason: str) -> None:
-        """Mark `name` down (a last-resort engine is only logged) and let the prober bring it back later."""
+    def trip(self, name: str, reason: str, detail: str = "") -> None:
+        """Mark `name` down (a last-resort engine is only logged) and let the prober bring it back later.
+
+        `reason` is shown (tray, notifications); `detail` (e.g. the probe's exception) only goes to the log."""
+        label = self.engines[name].label
+        said = reason if reason.startswith(label) else f"{label}: {reason}"  # the log always names the engine
+        if detail:
+            said = f"{said} ({detail})"
         if self.engines[name].last_resort:
-            log.warning("%s", reason)
+            log.warning("%s", said)
             return
         backoff = self.breakers[name].trip(reason)
-        log.warning("%s; marked down, next probe in %.0f s", reason, backoff)
+        log.warning("%s; marked down, next probe in %.0f s", said, backoff)
         with self._lock:
-            self._ensure_prober()
-            self._wake.notify_all()
-        self._poke.set()
+            if self._probe_enabled and not self._closed:
+                self._prober.start()
+        self._prober.wake()
+        self._poke()
 
     # ----- the tier the tray shows -----
     def start_watch(self, order: Callable[[], list[str]], preview: Preview) -> None:
         """Publish the tier `preview()` names, at once and whenever readiness changes (XTTS loaded or unloaded,
         GPU headroom, an engine marked down or healthy again). Engines that can probe (edge-tts: is the service
         reachable?) are probed first, in `order()`, so the icon never shows a voice that cannot speak."""
-        if self._watcher is None:
-            self._watcher = threading.Thread(target=self._watch_loop, args=(order, preview), name="tier-watch",
-                                             daemon=True)
-            self._watcher.start()
+        with self._lock:
+            if self._watcher is not None or self._closed:
+                return
+            self._watch_args = (order, preview)
+            self._watcher = Worker("tier-watch", self._watch_step, retry_s=1.0)  # a failing step: logged, retried
+        self._watcher.start()
 
-    def _watch_loop(self, order: Callable[[], list[str]], preview: Preview) -> None:
-        try:
+    def _poke(self) -> None:
+        """Readiness changed: the watcher re-reads it now."""
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.wake()
+
+    def _watch_step(self) -> float | None:
+        assert self._watch_args is not None
+        order, preview = self._watch_args
+        if not self._first_probes_done:
             for probed in order():
                 if not self._closed and self.engines[probed].can_probe:
                     self._probe(probed)  # unreachable: marked down, re-probed with backoff
-            while not self._closed:
-                name, why = preview()
-                if name is None:
-                    self.publish_tier(Tier.NONE, why)
-                else:
-                    self.publish(name, why)
-                self._poke.wait(WATCH_S)
-                self._poke.clear()
-        except Exception:  # the icon must keep telling the truth: log, and keep the thread's job going
-            log.exception("tier watcher failed")
-            if not self._closed:
-                threading.Timer(1.0, self._restart_watch, args=(order, preview)).start()
-
-    def _restart_watch(self, order: Callable[[], list[str]], preview: Preview) -> None:
-        self._watcher = None
-        self.start_watch(order, preview)
+            self._first_probes_done = True
+        name, why = preview()
+        if name is None:
+            self.publish_tier(Tier.NONE, why)
+        else:
+            self.publish(name, why)
+        return WATCH_S
 
     def publish(self, name: str, reason: str) -> None:
         """Publish `name`'s tier and the reason."""
@@ -139,27 +148,20 @@ class Availability:
             log.info("voice tier -> %s (%s)", tier.value, reason)
 
     # ----- background probe -----
-    def _ensure_prober(self) -> None:
-        if self._probe_enabled and (self._prober is None or not self._prober.is_alive()) and not self._closed:
-            self._prober = threading.Thread(target=self._probe_loop, name="router-probe", daemon=True)
-            self._prober.start()
-
-    def _probe_loop(self) -> None:
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                due = [n for n, b in self.breakers.items() if b.probe_due(now)]
-                waiting = [b.down_until for b in self.breakers.values() if b.down]
-                if not due:
-                    if not waiting:
-                        self._wake.wait(timeout=1.0)
-                    else:
-                        self._wake.wait(timeout=max(0.01, min(waiting) - now))
-                    continue
-            for name in due:
-                self._probe(name)
+    def _probe_step(self) -> float | None:
+        """Probe every engine whose backoff has passed; sleep until the next one is due (or until woken)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [n for n, b in self.breakers.items() if b.probe_due(now)]
+        for name in due:
+            if self._prober.stopping:
+                return None
+            self._probe(name)
+        with self._lock:
+            waiting = [b.down_until for b in self.breakers.values() if b.down]
+        if not waiting:
+            return None  # nothing down: asleep until trip() wakes it
+        return max(0.01, min(waiting) - time.monotonic())
 
     def _probe(self, name: str) -> None:
         engine = self.engines[name]
@@ -169,24 +171,25 @@ class Availability:
             if ok and engine.gpu_bound and self.headroom is not None:
                 ok = self.headroom()
         except Exception as exc:
-            log.debug("probe of %s failed: %s", name, exc)
+            detail = str(exc)[:200] or type(exc).__name__
             ok = False
+        else:
+            detail = ""
         if ok:
             was_down = self.breakers[name].down
             self.breakers[name].reset()
             self.rtf[name].clear()
             if was_down:
                 log.info("%s is healthy again; the next utterance may use it", engine.label)
-            self._poke.set()
+            self._poke()
         else:
-            self.trip(name, self.breakers[name].reason or "probe failed")
+            self.trip(name, self.breakers[name].reason or "probe failed", detail)
 
     def close(self) -> None:
         """Stop the background prober and the tier watcher."""
         with self._lock:
             self._closed = True
-            self._wake.notify_all()
-        self._poke.set()
-        for thread in (self._prober, self._watcher):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout=2.0)
+            watcher = self._watcher
+        for worker in (self._prober, watcher):
+            if worker is not None:
+                worker.stop()

@@ -30,6 +30,7 @@ from daemon.speech.sinks import AudioSink
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,7 @@ class Pipeline:
         self._speak_lock = threading.Lock()
         self._utterance = 0
         self._job: _Job | None = None
-        self._closed = threading.Event()
-        self._worker = threading.Thread(target=self._work, name="synthesis", daemon=True)
+        self._worker = Worker("synthesis", self._step, retry_s=0.0)  # asleep until a sentence is queued
         self._worker.start()
 
     @property
@@ -201,8 +201,7 @@ class Pipeline:
     def close(self) -> None:
         """Cancel anything in progress and stop the worker (the sink is closed by its owner)."""
         self.cancel()
-        self._closed.set()
-        self._worker.join(timeout=2.0)
+        self._worker.stop()
 
     # ----- internals -----
     def _submit_all(self, job: _Job, sentences: list[str], budget: int) -> int:
@@ -230,9 +229,10 @@ class Pipeline:
         while not job.cancel.is_set():
             try:
                 self._queue.put(item, timeout=POLL_S)
-                return
             except queue.Full:
                 continue
+            self._worker.wake()
+            return
 
     def _flush_queue(self) -> None:
         while True:
@@ -246,12 +246,13 @@ class Pipeline:
             if self.sink.drain(0.1):
                 return
 
-    def _work(self) -> None:
-        while not self._closed.is_set():
+    def _step(self) -> float | None:
+        """Speak what is queued, then sleep until `_put` wakes the worker."""
+        while not self._worker.stopping:
             try:
-                item = self._queue.get(timeout=0.2)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                continue
+                return None
             job = self._job
             if job is None or item.utterance != job.utterance or job.cancel.is_set():
                 continue  # stale: from a cancelled utterance
@@ -263,6 +264,7 @@ class Pipeline:
             except Exception:  # the worker must survive anything
                 log.exception("speaking sentence %d failed", item.index)
                 job.result.sentences.append(SpokenSentence(item.index, item.text, None, "internal error"))
+        return None
 
     def _speak_one(self, job: _Job, item: _Sentence) -> None:
         if not job.chosen:

@@ -52,6 +52,20 @@ class Player:
         self._channels = 1
         self._gen = 0  # bumped by stop(): a play() blocked on back-pressure gives up
 
+    @property
+    def volume(self) -> float:
+        return self._conv.gain
+
+    @volume.setter
+    def volume(self, gain: float) -> None:
+        """Applies from the next chunk queued."""
+        self._conv.gain = float(gain)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or playing."""
+        return self._empty.is_set()
+
     # --- producer side -------------------------------------------------------------------------
     def play(self, samples: np.ndarray, rate: int) -> None:
         """Queue audio (any rate); blocks only while more than MAX_BUFFER_S is already queued."""

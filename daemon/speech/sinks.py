@@ -1,6 +1,6 @@
-"""Where synthesised audio goes: the sink contract (`SampleSink`, `AudioSink`) and the sinks besides the sound
-card's stream (speech/player.py): `WavSink` writes a file, `DeviceRetrySink` stands in for the Player until an
-output device exists."""
+"""Where synthesised audio goes: the sink contract (`SampleSink`, `AudioSink`) and the sinks around the sound
+card's stream (speech/player.py): `WavSink` writes a file; `LiveSink` keeps the Player following the settings
+and retries until an output device exists."""
 
 from __future__ import annotations
 
@@ -34,10 +34,11 @@ class SampleSink(Protocol):
 
 
 class AudioSink(SampleSink, Protocol):
-    """THE sink contract: where synthesised audio goes — the sound card (Player, DeviceRetrySink) or a file
+    """THE sink contract: where synthesised audio goes — the sound card (Player, LiveSink) or a file
     (WavSink); the pipeline's per-utterance view and the CLI's counting wrapper implement it too."""
 
-    output_rate: int
+    @property
+    def output_rate(self) -> int: ...
 
     def drain(self, timeout: float | None = None) -> bool: ...
 
@@ -88,25 +89,49 @@ class WavSink:
         atomic_write(self.path, lambda tmp: write_wav(tmp, samples, self.output_rate), mode=0o644)
 
 
-class DeviceRetrySink:
-    """Stands in for the Player while no output device exists; retries opening one on every utterance."""
+class LiveSink:
+    """The daemon's sound card: a Player that follows the current settings and survives a missing device.
+
+    `output_device` and `output_sample_rate` changed by a reload reopen the Player at the next quiet moment
+    (nothing queued), `volume` applies from the next chunk; while no output device exists, every utterance
+    retries opening one (the reason is the status message meanwhile)."""
 
     settings = SettingsField()
 
-    def __init__(self, settings: Settings | SettingsSource, status: StatusBus) -> None:
+    def __init__(self, settings: Settings | SettingsSource, status: StatusBus, *, player: Player | None = None) -> None:
         self.settings = settings
         self.status = status
-        self.output_rate = self.settings.output_sample_rate or 48000
-        self._player: Player | None = None
+        self._lock = threading.Lock()
+        self._player = player
+        self._key = self._wanted() if player is not None else None
+
+    def _wanted(self) -> tuple[str | int | None, int | None]:
+        s = self.settings
+        return s.output_device, s.output_sample_rate
+
+    @property
+    def output_rate(self) -> int:
+        player = self._player
+        return player.output_rate if player is not None else (self.settings.output_sample_rate or 48000)
 
     def _get(self) -> Player | None:
-        if self._player is None:
-            try:
-                self._player = Player(self.settings.output_device, self.settings.output_sample_rate, self.settings.volume)
+        wanted = self._wanted()
+        with self._lock:
+            player = self._player
+            if player is not None and wanted != self._key and player.idle:
+                log.info("output device settings changed: reopening the sound output")
+                player.close()
+                player = self._player = None
+            if player is None:
+                try:
+                    player = self._player = Player(wanted[0], wanted[1], self.settings.volume)
+                except AudioDeviceError as exc:
+                    self.status.update(message=str(exc))
+                    return None
+                self._key = wanted
                 self.status.update(message="")
-            except AudioDeviceError as exc:
-                self.status.update(message=str(exc))
-        return self._player
+            player.volume = self.settings.volume
+            return player
 
     def play(self, samples: np.ndarray, rate: int) -> None:
         player = self._get()
@@ -129,5 +154,7 @@ class DeviceRetrySink:
         return self._player.drain(timeout) if self._player is not None else True
 
     def close(self) -> None:
-        if self._player is not None:
-            self._player.close()
+        with self._lock:
+            player, self._player = self._player, None
+        if player is not None:
+            player.close()

@@ -184,6 +184,9 @@ class XttsEngine(Engine):
         if voice.path is None:
             raise EngineUnavailableError(f"voice '{voice.name}' has no reference clip; XTTS needs one to clone it.")
         loaded = self._model()
+        cache_dir = self.settings.voices_cache_path
+        if self._latents.cache_dir != cache_dir:  # voices_dir changed by a reload: its own cache from now on
+            self._latents = LatentCache(cache_dir)
         try:
             with loaded.lock:
                 lat = self._latents.get(loaded.model, loaded.identity, voice.path)
