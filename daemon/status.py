@@ -44,7 +44,7 @@ class Tier(str, Enum):
     STARTING = "starting"  # grey
     XTTS = "xtts"  # green
     EDGE = "edge"  # amber
-    SYSTEM = "system"  # red
+    SYSTEM = "system"  # blue
     NONE = "none"  # red: nothing can speak
 
 

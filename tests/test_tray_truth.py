@@ -1,6 +1,7 @@
 """The tray never lies: the whole daemon (`python -m tests.daemon_child run`, i.e. `python -m daemon run` with NVML
 and edge-tts's endpoint URL faked, see that module) on a private X11 desktop (Xvfb + trayer, pystray gtk), the
-real tiny XTTS loading on the CPU, no question ever asked. Screenshot pixels prove the colour at each moment.
+real tiny XTTS loading on the CPU, no question ever asked. Screenshot pixels prove the colour at each moment
+(green = XTTS, blue = the system voice; see daemon/desktop/icons.py).
 
 Faked: NVML (no GPU here; free VRAM read from a file the test writes) and where edge-tts connects (a port nobody
 listens on: "the network is down").
@@ -55,31 +56,31 @@ def colour_now(x11: X11Session, tmp_path: Path) -> str:
     return icon_colour(x11, tmp_path / "shot.png")
 
 
-def test_green_once_xtts_is_warm_red_within_a_second_of_vram_pressure(
+def test_green_once_xtts_is_warm_blue_within_a_second_of_vram_pressure(
         x11: X11Session, tmp_path: Path, xtts_settings: Settings, start_daemon: Any) -> None:
     settings = xtts_settings.model_dump(mode="json") | {
         "engine_order": ["xtts", "edge", "system"], "vram_poll_interval_s": 0.2, "vram_pressure_s": 0.5,
         "vram_low_water_mb": 400, "keep_warm": True,
     }
     _proc, nvml = start_daemon(settings, nvml_free_mb=5000)
-    # XTTS loads on the CPU (tiny model); edge-tts is unreachable, so meanwhile the system voice would speak: red.
-    wait_for(lambda: colour_now(x11, tmp_path) in ("red", "green"), 30, "the daemon's first tier on the icon")
+    # XTTS loads on the CPU (tiny model); edge-tts is unreachable, so meanwhile the system voice would speak: blue.
+    wait_for(lambda: colour_now(x11, tmp_path) in ("blue", "green"), 30, "the daemon's first tier on the icon")
     t0 = time.monotonic()
     wait_for(lambda: colour_now(x11, tmp_path) == "green", 180, "a green icon once XTTS is warm, no question asked")
     print(f"green {time.monotonic() - t0:.1f} s after the first tier")
 
     nvml.write_text("150")  # another program takes the VRAM: the keep-warm policy unloads XTTS
     t_pressure = time.monotonic()
-    wait_for(lambda: colour_now(x11, tmp_path) == "red", 10, "the icon to leave green under VRAM pressure")
+    wait_for(lambda: colour_now(x11, tmp_path) == "blue", 10, "the icon to leave green under VRAM pressure")
     took = time.monotonic() - t_pressure
     # the watcher needs vram_pressure_s (0.5 s) of pressure and a reading (every 0.2 s) before acting
     assert took < 0.5 + 0.2 + 1.0, f"the icon changed {took:.2f} s after the pressure began"
 
 
-def test_red_not_amber_when_edge_tts_cannot_be_reached_and_cloning_is_off(
+def test_blue_not_amber_when_edge_tts_cannot_be_reached_and_cloning_is_off(
         x11: X11Session, tmp_path: Path, start_daemon: Any) -> None:
     start_daemon({"use_local_cloning": False})
     wait_for(lambda: colour_now(x11, tmp_path) != "no icon docked yet", 15, "the icon")
-    wait_for(lambda: colour_now(x11, tmp_path) == "red", 15, "a red icon (system voice): edge-tts is unreachable")
+    wait_for(lambda: colour_now(x11, tmp_path) == "blue", 15, "a blue icon (system voice): edge-tts is unreachable")
     time.sleep(1.0)
-    assert colour_now(x11, tmp_path) == "red", "it never turns amber while edge-tts cannot speak"
+    assert colour_now(x11, tmp_path) == "blue", "it never turns amber while edge-tts cannot speak"

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from daemon.desktop.icons import AMBER, GREEN, GREY, RED
+from daemon.desktop.icons import AMBER, BLUE, GREEN, GREY, RED
 from tests.fixtures.x11 import X11Session, wait_for
 
 pytestmark = [pytest.mark.x11, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
-PALETTE = {"green": GREEN, "amber": AMBER, "red": RED, "grey": GREY}
+PALETTE = {"green": GREEN, "amber": AMBER, "blue": BLUE, "red": RED, "grey": GREY}
 
 
 class TrayChild:
@@ -125,14 +125,15 @@ def publish(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def test_icon_colour_follows_the_status_bus_green_amber_red_green(x11: X11Session, tray_child: TrayChild,
-                                                                   x11_artifacts: Path) -> None:
+def test_icon_colour_follows_the_status_bus_green_amber_blue_red_green(x11: X11Session, tray_child: TrayChild,
+                                                                        x11_artifacts: Path) -> None:
     out = x11_artifacts / "tray"
     shots = [show_tier(x11, tray_child, out / "0-grey-starting.png", "grey")]
     shots.append(show_tier(x11, tray_child, out / "1-green-xtts.png", "green", tier="xtts", voice="alice.wav"))
     shots.append(show_tier(x11, tray_child, out / "2-amber-edge.png", "amber", tier="edge", tier_reason="GPU busy"))
-    shots.append(show_tier(x11, tray_child, out / "3-red-system.png", "red", tier="system", tier_reason="offline"))
-    shots.append(show_tier(x11, tray_child, out / "4-green-xtts.png", "green", tier="xtts", tier_reason=""))
+    shots.append(show_tier(x11, tray_child, out / "3-blue-system.png", "blue", tier="system", tier_reason="offline"))
+    shots.append(show_tier(x11, tray_child, out / "4-red-none.png", "red", tier="none", tier_reason="no voice"))
+    shots.append(show_tier(x11, tray_child, out / "5-green-xtts.png", "green", tier="xtts", tier_reason=""))
     # a strip of the tray corner of each shot, for a quick look
     x, y, w, h = x11.icon()
     crops = [Image.open(p).crop((x - 8, 0, x + w + 8, y + h + 8)) for p in shots]

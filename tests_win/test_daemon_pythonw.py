@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.desktop.icons import AMBER, GREY, RED
 from tests_win import daemon_proc, winutil
 from tests_win.conftest import ROOT
 from tests_win.daemon_proc import choose, open_menu, running
@@ -102,9 +103,6 @@ def test_output_of_a_verb_under_pythonw_lands_in_the_log(tmp_path: Path) -> None
     assert proc.wait(120) == 0
     log = winutil.log_text(log_dir)
     assert "stdout: " in log and "sample" in log, log[-2000:]
-
-
-AMBER, GREY, RED = (230, 159, 0), (140, 140, 140), (213, 94, 0)
 
 
 def tray_pixels(colour: tuple[int, int, int]) -> int:

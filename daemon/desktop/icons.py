@@ -1,23 +1,25 @@
-"""Tray icons drawn with Pillow: colour AND shape AND letter say which voice speaks.
+"""Tray icons drawn with Pillow: colour AND outline AND glyph say which voice speaks.
 
-| tier      | colour            | shape           | mark |
-| --------- | ----------------- | --------------- | ---- |
-| XTTS      | green  #009E73    | circle          | X    |
-| edge-tts  | amber  #E69F00    | rounded square  | E    |
-| system    | red    #D55E00    | diamond         | S    |
-| nothing   | red    #D55E00    | octagon         | !    |
-| starting  | grey   #8C8C8C    | open ring       | -    |
+| tier      | colour            | outline           | glyph (white)             |
+| --------- | ----------------- | ----------------- | ------------------------- |
+| XTTS      | green  #00A564    | circle            | sound wave (5 bars)       |
+| edge-tts  | amber  #F5B400    | cloud             | none: the cloud is it     |
+| system    | blue   #285AC8    | rounded square    | speaker with a sound arc  |
+| nothing   | red    #C31C1C    | warning triangle  | !                         |
+| starting  | grey   #B9B9B9    | ring              | three dots (loading)      |
 
-Colours are from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); the shape
-and letter carry the same meaning for everyone else. A badge in the lower right corner shows activity: a ring
-while thinking, a filled dot while speaking, a white microphone capsule on blue while listening. Icons are drawn
-4x larger and downscaled, so 16, 24 and 32 px stay crisp; results are cached.
+The colours stay apart under deuteranopia and protanopia (checked with the Machado 2009 simulation in
+tests/test_icons_render.py): green is lighter than red, amber is the lightest, blue stays blue, grey is light and
+colourless. The outlines differ too, so the icon reads without colour. A white badge in the lower right corner
+shows activity: a ring while thinking, a dot while speaking, a microphone while listening. Icons are drawn 4x
+larger and downscaled, with straight edges on the pixel grid of the size asked for, so 16, 24 and 32 px stay
+crisp; results are cached. `scripts/icon_sheet.py` draws them all into docs/img/icons.png.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,19 +31,19 @@ log = logging.getLogger(__name__)
 
 RGB = tuple[int, int, int]
 
-GREEN: RGB = (0, 158, 115)
-AMBER: RGB = (230, 159, 0)
-RED: RGB = (213, 94, 0)
-GREY: RGB = (140, 140, 140)
+GREEN: RGB = (0, 165, 100)
+AMBER: RGB = (245, 180, 0)
+BLUE: RGB = (40, 90, 200)
+RED: RGB = (195, 28, 28)
+GREY: RGB = (185, 185, 185)
 WHITE: RGB = (255, 255, 255)
-BADGE: RGB = (30, 41, 59)
-LISTEN: RGB = (0, 114, 178)  # Okabe-Ito blue: the listening badge
+BADGE: RGB = (30, 41, 59)  # the dark mark on the white activity badge
 
 TIER_COLOURS: dict[Tier, RGB] = {
     Tier.STARTING: GREY,
     Tier.XTTS: GREEN,
     Tier.EDGE: AMBER,
-    Tier.SYSTEM: RED,
+    Tier.SYSTEM: BLUE,
     Tier.NONE: RED,
 }
 
@@ -54,76 +56,171 @@ TIER_LABELS: dict[Tier, str] = {
 }
 
 SUPERSAMPLE = 4
-Point = tuple[float, float]
+Box = tuple[float, float, float, float]
 
 
-def _px(points: list[Point], size: int) -> list[tuple[float, float]]:
-    """Unit-square coordinates (0..1) to supersampled pixels."""
-    big = size * SUPERSAMPLE
-    return [(x * big, y * big) for x, y in points]
+class _Pen:
+    """Draws on the supersampled canvas in unit-square coordinates (0..1 of the icon); `grid` snaps a coordinate to
+    the nearest pixel edge of the final size, `px` is a whole number of final pixels."""
+
+    def __init__(self, draw: ImageDraw.ImageDraw, size: int) -> None:
+        self.draw, self.size, self.big = draw, size, size * SUPERSAMPLE
+
+    def unit(self, v: float) -> float:
+        return v * self.big
+
+    def grid(self, v: float) -> int:
+        return round(v * self.size) * SUPERSAMPLE
+
+    def px(self, n: int) -> int:
+        return n * SUPERSAMPLE
+
+    def width(self, fraction: float, least: int = 1) -> int:
+        """A stroke width of `fraction` of the icon, in whole final pixels (at least `least`)."""
+        return max(least, round(fraction * self.size))
+
+    def rect(self, x0: int, y0: int, w: int, h: int, fill: RGB) -> None:
+        """A rectangle in final pixels (crisp at any size)."""
+        s = SUPERSAMPLE
+        self.draw.rectangle((x0 * s, y0 * s, (x0 + w) * s - 1, (y0 + h) * s - 1), fill=fill)
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> Box:
+        return (self.unit(x0), self.unit(y0), self.unit(x1), self.unit(y1))
 
 
-def _regular_polygon(sides: int, radius: float, rotation: float, centre: Point = (0.5, 0.5)) -> list[Point]:
-    cx, cy = centre
-    angles = [rotation + 2 * math.pi * i / sides for i in range(sides)]
-    return [(cx + radius * math.cos(a), cy + radius * math.sin(a)) for a in angles]
+def _centred(total: int, length: int) -> int:
+    return (total - length) // 2
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, tier: Tier, size: int) -> None:
-    big = size * SUPERSAMPLE
-    colour = TIER_COLOURS[tier]
-    margin = 0.04 * big
-    box = (margin, margin, big - margin, big - margin)
-    if tier is Tier.XTTS:
-        draw.ellipse(box, fill=colour)
-    elif tier is Tier.EDGE:
-        draw.rounded_rectangle(box, radius=0.2 * big, fill=colour)
-    elif tier is Tier.SYSTEM:
-        draw.polygon(_px([(0.5, 0.0), (1.0, 0.5), (0.5, 1.0), (0.0, 0.5)], size), fill=colour)
-    elif tier is Tier.NONE:
-        draw.polygon(_px(_regular_polygon(8, 0.52, math.pi / 8), size), fill=colour)
-    else:  # starting: an open ring, like a spinner
-        width = max(SUPERSAMPLE * 2, round(0.16 * big))
-        draw.arc(box, start=-60, end=240, fill=colour, width=width)
+def _xtts(pen: _Pen) -> None:
+    """A green disc with a sound wave: five bars, tallest in the middle."""
+    pen.draw.ellipse(pen.box(0.03, 0.03, 0.97, 0.97), fill=GREEN)
+    size = pen.size
+    bar = max(1, round(size * 0.07))
+    gap = max(1, round((0.56 * size - 5 * bar) / 4))
+    left = _centred(size, 5 * bar + 4 * gap)
+    for i, fraction in enumerate((0.2, 0.42, 0.62, 0.42, 0.2)):
+        height = max(2, 2 * round(fraction * size / 2))
+        pen.rect(left + i * (bar + gap), _centred(size, height), bar, height, WHITE)
 
 
-def _draw_mark(draw: ImageDraw.ImageDraw, tier: Tier, size: int) -> None:
-    """The white letter, drawn as strokes (no font needed, same look everywhere)."""
-    big = size * SUPERSAMPLE
-    width = max(SUPERSAMPLE * 2, round(0.13 * big))
-    strokes: list[list[Point]] = []
-    dots: list[Point] = []
-    if tier is Tier.XTTS:
-        strokes = [[(0.33, 0.31), (0.67, 0.69)], [(0.67, 0.31), (0.33, 0.69)]]
-    elif tier is Tier.EDGE:
-        strokes = [[(0.67, 0.28), (0.35, 0.28), (0.35, 0.72), (0.67, 0.72)], [(0.35, 0.5), (0.62, 0.5)]]
-    elif tier is Tier.SYSTEM:
-        strokes = [[(0.63, 0.32), (0.38, 0.32), (0.38, 0.5), (0.62, 0.5), (0.62, 0.68), (0.37, 0.68)]]
-    elif tier is Tier.NONE:
-        strokes = [[(0.5, 0.22), (0.5, 0.58)]]
-        dots = [(0.5, 0.76)]
-    for line in strokes:
-        draw.line(_px(line, size), fill=WHITE, width=width, joint="curve")
-    for x, y in dots:
-        r = width * 0.6
-        draw.ellipse((x * big - r, y * big - r, x * big + r, y * big + r), fill=WHITE)
+def _edge(pen: _Pen) -> None:
+    """An amber cloud (edge-tts is a voice from the network)."""
+    d, u = pen.draw, pen.unit
+    bottom = pen.grid(0.88) - 1
+    d.rounded_rectangle((u(0.02), u(0.5), u(0.98), bottom), radius=u(0.18), fill=AMBER)
+    for cx, cy, r in ((0.27, 0.6, 0.22), (0.55, 0.4, 0.3), (0.79, 0.62, 0.19)):
+        d.ellipse(pen.box(cx - r, cy - r, cx + r, min(cy + r, 0.88)), fill=AMBER)
 
 
-def _draw_badge(draw: ImageDraw.ImageDraw, activity: Activity, size: int) -> None:
-    big = size * SUPERSAMPLE
-    r = 0.22 * big
-    cx = cy = big - r - 0.01 * big
-    box = (cx - r, cy - r, cx + r, cy + r)
-    draw.ellipse(box, fill=LISTEN if activity is Activity.LISTENING else WHITE)
-    inner = r * 0.72
-    ibox = (cx - inner, cy - inner, cx + inner, cy + inner)
-    if activity is Activity.SPEAKING:
-        draw.ellipse(ibox, fill=BADGE)
-    elif activity is Activity.LISTENING:  # a microphone: a white upright capsule on blue
-        w, h = inner * 0.45, inner * 0.85
-        draw.rounded_rectangle((cx - w, cy - h, cx + w, cy + h), radius=w, fill=WHITE)
-    else:  # thinking: a ring
-        draw.ellipse(ibox, outline=BADGE, width=max(SUPERSAMPLE, round(inner * 0.45)))
+def _system(pen: _Pen) -> None:
+    """A blue rounded square with a white speaker and one sound arc."""
+    d, u, g = pen.draw, pen.unit, pen.grid
+    d.rounded_rectangle((g(0.03), g(0.03), g(0.97) - 1, g(0.97) - 1), radius=u(0.2), fill=BLUE)
+    top, bottom = g(0.38), g(0.62)
+    body, mouth = g(0.18), g(0.35)
+    cone = g(0.58)
+    d.rectangle((body, top, mouth - 1, bottom - 1), fill=WHITE)
+    d.polygon([(mouth, top), (cone, g(0.17)), (cone, g(0.83)), (mouth, bottom)], fill=WHITE)
+    r = 0.2
+    width = pen.px(pen.width(0.09))
+    cx, cy = u(0.58), u(0.5)
+    d.arc((cx - u(r), cy - u(r), cx + u(r), cy + u(r)), start=-55, end=55, fill=WHITE, width=width)
+
+
+def _none(pen: _Pen) -> None:
+    """A red warning triangle with a white '!'."""
+    d, u, g = pen.draw, pen.unit, pen.grid
+    base = g(0.94) - 1
+    d.polygon([(u(0.5), u(0.02)), (u(1.0), base), (u(0.0), base)], fill=RED)
+    size = pen.size
+    w = pen.width(0.13, least=2)
+    x = _centred(size, w)
+    top = round(0.34 * size)
+    dot = min(round(0.9 * size), base // SUPERSAMPLE) - w - 1  # one pixel of red under the dot
+    stem = dot - max(1, round(0.07 * size)) - top
+    pen.rect(x, top, w, stem, WHITE)
+    pen.rect(x, dot, w, w, WHITE)
+
+
+def _starting(pen: _Pen) -> None:
+    """A grey ring with three dots: loading."""
+    width = pen.px(pen.width(0.12, least=2))
+    pen.draw.ellipse(pen.box(0.03, 0.03, 0.97, 0.97), outline=GREY, width=width)
+    size = pen.size
+    dot = pen.width(0.12, least=2)
+    gap = max(1, round(dot / 2))
+    left = _centred(size, 3 * dot + 2 * gap)
+    for i in range(3):
+        pen.rect(left + i * (dot + gap), _centred(size, dot), dot, dot, GREY)
+
+
+DRAW_TIER: dict[Tier, Callable[[_Pen], None]] = {
+    Tier.XTTS: _xtts, Tier.EDGE: _edge, Tier.SYSTEM: _system, Tier.NONE: _none, Tier.STARTING: _starting,
+}
+
+
+# The badges' marks, pixel by pixel (at 16 px; scaled by whole pixels at larger sizes).
+BADGE_MARKS: dict[Activity, tuple[str, ...]] = {
+    Activity.THINKING: (
+        "........",
+        "..####..",
+        ".#....#.",
+        ".#....#.",
+        ".#....#.",
+        ".#....#.",
+        "..####..",
+        "........",
+    ),
+    Activity.SPEAKING: (
+        "........",
+        "..####..",
+        ".######.",
+        ".######.",
+        ".######.",
+        ".######.",
+        "..####..",
+        "........",
+    ),
+    Activity.LISTENING: (  # capsule, holder, stand and base
+        "..........",
+        "....##....",
+        "....##....",
+        "..#.##.#..",
+        "..#.##.#..",
+        "..#....#..",
+        "...####...",
+        "....##....",
+        "...####...",
+        "..........",
+    ),
+}
+
+
+def _draw_badge(pen: _Pen, activity: Activity) -> None:
+    """A white disc in the lower right corner with a dark mark: ring = thinking, dot = speaking, microphone =
+    listening (its disc is larger, so the holder, stand and base show at 16 px). Below 24 px, and the microphone
+    always, the marks are drawn pixel by pixel (a pattern pixel is a k x k block at larger sizes): curves that small
+    blur into a blob (the old ring at 16 px, the old capsule read as '0')."""
+    size = pen.size
+    diameter = round((0.625 if activity is Activity.LISTENING else 0.5) * size)  # 10 and 8 px at 16 px
+    origin = size - diameter
+    pen.draw.ellipse((pen.px(origin), pen.px(origin), pen.big - 1, pen.big - 1), fill=WHITE)
+    if size >= 24 and activity is not Activity.LISTENING:  # a ring or a dot is smooth enough from 24 px
+        inset = pen.px(diameter) * 0.17
+        box = (pen.px(origin) + inset, pen.px(origin) + inset, pen.big - 1 - inset, pen.big - 1 - inset)
+        if activity is Activity.SPEAKING:
+            pen.draw.ellipse(box, fill=BADGE)
+        else:
+            pen.draw.ellipse(box, outline=BADGE, width=pen.px(max(2, round(diameter * 0.16))))
+        return
+    pattern = BADGE_MARKS[activity]
+    k = max(1, diameter // len(pattern))
+    at = origin + (diameter - k * len(pattern)) // 2
+    for y, row in enumerate(pattern):
+        for x, cell in enumerate(row):
+            if cell == "#":
+                pen.rect(at + k * x, at + k * y, k, k, BADGE)
 
 
 @lru_cache(maxsize=64)
@@ -133,11 +230,10 @@ def render_icon(tier: Tier, activity: Activity = Activity.IDLE, size: int = 32) 
         raise ValueError(f"icon size {size} is too small (8 px at least)")
     big = size * SUPERSAMPLE
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    _draw_shape(draw, tier, size)
-    _draw_mark(draw, tier, size)
+    pen = _Pen(ImageDraw.Draw(image), size)
+    DRAW_TIER[tier](pen)
     if activity is not Activity.IDLE:
-        _draw_badge(draw, activity, size)
+        _draw_badge(pen, activity)
     return image.resize((size, size), Image.Resampling.BOX)  # area average: exact coverage, no ringing
 
 
