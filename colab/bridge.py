@@ -477,7 +477,7 @@ class Bridge:
     def announce(self, url: str) -> None:
         model = self.args.model or ""
         print("\n" + "=" * 78, flush=True)
-        print("Paste this line into VoxTray (tray menu: Connect to Colab bridge…, or", flush=True)
+        print("Paste this line into VoxTray (tray menu: Set up the LLM…, or", flush=True)
         print("`python -m daemon connect` and paste it when asked):\n", flush=True)
         print(make_link(url, self.token, model), flush=True)
         print(f"\n(plain URL: {url}   token: {self.token})", flush=True)

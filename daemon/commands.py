@@ -19,6 +19,7 @@ from daemon.voices import VoiceRef
 
 if TYPE_CHECKING:
     from daemon.desktop.dialogs import ModelOffer, Report
+    from daemon.desktop.llm_dialog import LLMValues, Tested
     from daemon.modelsetup import ModelSetup
     from daemon.parts import Parts
 
@@ -124,17 +125,48 @@ class Commands:
             return
         log.info("settings reloaded from %s", self.live.path)
 
-    def connect_bridge(self, link: str) -> None:
-        """Tray "Connect to Colab bridge…": probe and save the link, then use it at once."""
-        from daemon.brain.connect import connect_link
+    # The tray's "Set up the LLM…" window (desktop/llm_dialog.py) calls these; errors are raised for it to show.
+    def llm_values(self) -> LLMValues:
+        """The saved server address and model, and whether a token is stored (never the token itself)."""
+        from daemon.brain import secrets
+        from daemon.desktop.llm_dialog import LLMValues
 
-        try:
-            result = connect_link(link, self.live.path)
-        except VoxTrayError as exc:
-            self.message(f"Could not connect: {exc}")
-            return
+        current = self.live()
+        return LLMValues(current.remote_llm_url, current.llm_model, bool(secrets.get_token(current)))
+
+    def read_llm_link(self, text: str) -> tuple[str, str, str]:
+        """A pasted voxtray://connect?... line as (url, token, model); BadInputError says how to fix it."""
+        from daemon.brain.setup import read_link
+
+        link = read_link(text)
+        return link.url, link.token, link.model
+
+    def test_llm(self, address: str, token: str, model: str) -> Tested:
+        """Probe what was typed (health, model list, one tiny answer); nothing is saved."""
+        from dataclasses import replace
+
+        from daemon.brain import setup
+        from daemon.desktop.llm_dialog import Tested
+
+        current = self.live()
+        target = setup.target(address, token, model, current)
+        result = setup.probe_target(target, current)
+        # a save of the model it answered with is the same probe: remembered so Save does not probe again
+        return Tested(result.summary, list(result.models), result.model, probe=(replace(target, model=result.model),
+                                                                                 result))
+
+    def save_llm(self, address: str, token: str, model: str, tested: Tested | None) -> str:
+        """Probe (unless `tested` is the probe of exactly these values) and save, then use it at once."""
+        from daemon.brain import setup
+
+        target = setup.target(address, token, model, self.live())
+        probe = tested.probe if tested is not None else None
+        probed = probe[1] if isinstance(probe, tuple) and len(probe) == 2 and probe[0] == target else None
+        result = setup.save_target(target, self.live.path, probed)
+        log.info("LLM set up: %s (%s)", result.url, "probed before" if probed else "probed now")
         self.message(f"Connected: {result.summary}")
         self.reload_settings()
+        return result.summary
 
     # --- files, autostart, set-up ---
     def open_settings(self) -> None:

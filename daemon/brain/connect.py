@@ -19,7 +19,14 @@ from daemon import settings as settings_mod
 from daemon.brain import secrets
 from daemon.brain.client import LLMClient
 from daemon.brain.dialects import OLLAMA
-from daemon.brain.errors import LLMProblem
+from daemon.brain.errors import (
+    LLMNotAnLLMError,
+    LLMProblem,
+    LLMProtocolError,
+    LLMRedirectError,
+    LLMTimeoutError,
+    LLMUnreachableError,
+)
 from daemon.brain.link import BRIDGE_DOWN, TOKEN_REJECTED, BridgeLink, describe_bridge_failure, parse_link
 from daemon.errors import LLMError
 from daemon.fsio import file_lock
@@ -63,8 +70,11 @@ class ConnectResult:
         return self.probe.summary
 
 
-def _fail(exc: BaseException, url: str) -> BridgeConnectError:
-    """One message: what went wrong (bridge down / token rejected / server said) and the detail."""
+def _fail(exc: BaseException, url: str, bridge: bool = True) -> BridgeConnectError:
+    """One message: what went wrong (bridge down / token rejected / server said) and the detail; for a server of
+    the user's own (`bridge` False) the same in its words: no notebook to restart there."""
+    if not bridge:
+        return BridgeConnectError(_server_failure(exc, url))
     reason = describe_bridge_failure(exc)
     detail = str(exc)
     if reason == TOKEN_REJECTED:
@@ -74,20 +84,41 @@ def _fail(exc: BaseException, url: str) -> BridgeConnectError:
     return BridgeConnectError(f"could not connect to {url}: {detail[:400]}")
 
 
+def _server_failure(exc: BaseException, url: str) -> str:
+    """One sentence saying what to do when a plain server address (Ollama, llama.cpp, ...) fails the probe."""
+    reason = describe_bridge_failure(exc)
+    status = getattr(exc, "status", None)
+    if reason == TOKEN_REJECTED or status == 403:
+        return (f"the server at {url} rejected the token — type the API key it expects as the token "
+                "(or leave the token empty if the server needs none).")
+    if isinstance(exc, LLMRedirectError):
+        where = exc.location or "another address"
+        return f"{url} redirects to {where[:200]} — type that address instead."
+    if isinstance(exc, LLMTimeoutError):
+        return f"the server at {url} did not answer in time — it may be loading the model; try again in a minute."
+    if isinstance(exc, LLMUnreachableError):
+        return (f"nothing answers at {url} — check the address and the port, and that the server is running "
+                "(for Ollama: ollama serve).")
+    if isinstance(exc, (LLMNotAnLLMError, LLMProtocolError)) or reason == BRIDGE_DOWN:
+        return (f"{url} answers, but not as Ollama or an OpenAI-compatible server — check the address "
+                "(Ollama: http://HOST:11434; OpenAI-compatible servers usually end in /v1).")
+    return f"could not use the server at {url}: {str(exc)[:400]}"
+
+
 def _ollama_version(url: str, token: str, headers: dict[str, str]) -> str:
     """Ollama's version from /api/version ('' when it has none); never raises."""
     root = url.rstrip("/")
     root = root[:-3] if root.endswith("/v1") else root
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        reply = request_json("GET", root + "/api/version", headers={**headers, "Authorization": f"Bearer {token}"},
-                             timeout=VERSION_TIMEOUT_S)
+        reply = request_json("GET", root + "/api/version", headers={**headers, **auth}, timeout=VERSION_TIMEOUT_S)
     except HttpError:
         return ""
     data = reply.data if reply.status == 200 else {}
     return str(data.get("version", "")) if isinstance(data, dict) else ""
 
 
-def _pick_model(wanted: str, configured: str, models: list[str]) -> str:
+def _pick_model(wanted: str, configured: str, models: list[str], url: str = "", bridge: bool = True) -> str:
     def present(name: str) -> str:
         for m in models:
             if m in (name, f"{name}:latest"):
@@ -98,6 +129,9 @@ def _pick_model(wanted: str, configured: str, models: list[str]) -> str:
         found = present(wanted)
         if not found:
             have = ", ".join(models[:8])
+            if not bridge:
+                raise BridgeConnectError(f"the server at {url} has no model '{wanted}' (it has: {have}) — pick one "
+                                         "of those, or leave the model empty to use the first.")
             raise BridgeConnectError(
                 f"the bridge has no model '{wanted}' (it has: {have}) — wait until the notebook says the model "
                 "is ready, or restart it with the model you want."
@@ -106,20 +140,21 @@ def _pick_model(wanted: str, configured: str, models: list[str]) -> str:
     return present(configured) if configured and present(configured) else models[0]
 
 
-def probe(url: str, token: str, settings: Settings, model: str = "") -> ProbeResult:
-    """Health + model list + one tiny streamed completion; raises BridgeConnectError with one clear message."""
+def probe(url: str, token: str, settings: Settings, model: str = "", *, bridge: bool = True) -> ProbeResult:
+    """Health + model list + one tiny streamed completion; raises BridgeConnectError with one clear message
+    (worded for the Colab bridge, or with `bridge=False` for a server of the user's own)."""
     trial = settings.model_copy(update={"remote_llm_url": url, "llm_api": "auto", "llm_model": ""})
     client = LLMClient(trial, token=token)
     try:
         api = client.detect()
         models = client.list_models()
     except LLMProblem as exc:
-        raise _fail(exc, url) from None
+        raise _fail(exc, url, bridge) from None
     if not models:
-        raise BridgeConnectError(
-            f"the server at {url} lists no models — wait until the notebook has pulled the model, then try again."
-        )
-    chosen = _pick_model(model, settings.llm_model.strip(), models)
+        then = ("wait until the notebook has pulled the model, then try again" if bridge
+                else "pull one there first (for Ollama: ollama pull llama3.2), then try again")
+        raise BridgeConnectError(f"the server at {url} lists no models — {then}.")
+    chosen = _pick_model(model, settings.llm_model.strip(), models, url, bridge)
     chat_client = LLMClient(trial.model_copy(update={"llm_api": api, "llm_model": chosen}), token=token)
     first = ""
     try:
@@ -132,9 +167,10 @@ def probe(url: str, token: str, settings: Settings, model: str = "") -> ProbeRes
         finally:
             stream.close()
     except LLMProblem as exc:
-        raise _fail(exc, url) from None
+        raise _fail(exc, url, bridge) from None
     if not first or stream.t_first_token is None:
-        raise BridgeConnectError(f"the model {chosen} at {url} answered with no text — check the notebook's output.")
+        where = "the notebook's output" if bridge else "the server's log"
+        raise BridgeConnectError(f"the model {chosen} at {url} answered with no text — check {where}.")
     elapsed = stream.t_first_token - stream.t_request
     if api == OLLAMA:
         version = _ollama_version(url, token, dict(settings.llm_headers))
@@ -146,17 +182,28 @@ def probe(url: str, token: str, settings: Settings, model: str = "") -> ProbeRes
     return result
 
 
-def connect(link: BridgeLink, settings_path: Path) -> ConnectResult:
-    """Probe the link's server; on success save url/api/model and the token. Settings untouched on failure."""
+def connect(link: BridgeLink, settings_path: Path, *, probed: ProbeResult | None = None, bridge: bool = True,
+            keep_token: bool = False) -> ConnectResult:
+    """Probe the link's server (unless `probed` is the probe of exactly this link); on success save url/api/model
+    and the token (`keep_token`: the stored one is this link's, leave it; an empty token forgets the stored one).
+    Settings untouched on failure."""
     current = settings_mod.load(settings_path, check=False)  # a broken file fails here, before any probing
     started = time.monotonic()
-    result = probe(link.url, link.token, current, link.model)
-    log.info("bridge probe took %.2f s", time.monotonic() - started)
+    result = probed or probe(link.url, link.token, current, link.model, bridge=bridge)
+    log.info("LLM probe took %.2f s", time.monotonic() - started)
     # Pin the model only when one was asked for (the link's, or a configured one the server lacks).
     model = result.model if (link.model or current.llm_model) else ""
+    changes: dict[str, str] = {"remote_llm_url": link.url, "llm_api": result.api, "llm_model": model}
     with file_lock(settings_path):  # the URL and its token are saved together: a parallel connect cannot pair them
-        where = secrets.set_token(settings_path, link.token)
-        new = settings_mod.update(settings_path, remote_llm_url=link.url, llm_api=result.api, llm_model=model)
+        if keep_token:
+            where = "unchanged"
+        elif link.token:
+            where = secrets.set_token(settings_path, link.token)
+        else:
+            secrets.clear_token()
+            changes["llm_api_key"] = ""
+            where = "nowhere (no token)"
+        new = settings_mod.update(settings_path, **changes)
     return ConnectResult(result, link.url, where, new)
 
 

@@ -71,49 +71,52 @@ def _bad(message: str) -> BadInputError:
     return BadInputError(message)
 
 
-def validate_url(url: str) -> str:
-    """An http(s) base URL without credentials, query or fragment (trailing '/' removed); else BadInputError."""
+def validate_url(url: str, how: str = _HOW, what: str = "the bridge URL") -> str:
+    """An http(s) base URL without credentials, query or fragment (trailing '/' removed); else BadInputError.
+
+    `what` names the URL in the message and `how` says what to do instead (the bridge link's advice by default)."""
     if len(url) > MAX_URL_CHARS:
-        raise _bad(f"the bridge URL is too long ({len(url)} characters, at most {MAX_URL_CHARS}). {_HOW}")
+        raise _bad(f"{what} is too long ({len(url)} characters, at most {MAX_URL_CHARS}). {how}")
     if not url:
-        raise _bad(f"the link has no url=... part. {_HOW}")
+        raise _bad(f"the link has no url=... part. {how}")
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise _bad(f"the bridge URL contains spaces or control characters. {_HOW}")
+        raise _bad(f"{what} contains spaces or control characters. {how}")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = scheme or "none"
-        raise _bad(f"the bridge URL must start with https:// or http:// (it uses '{shown}:'). {_HOW}")
+        raise _bad(f"{what} must start with https:// or http:// (it uses '{shown}:'). {how}")
     if "@" in parts.netloc:
-        raise _bad("the bridge URL must not contain a user name or password (user:password@host). " + _HOW)
+        raise _bad(f"{what} must not contain a user name or password (user:password@host). {how}")
     host = parts.hostname or ""
     if not host or not (_HOST_RE.fullmatch(host) or _is_ipv6(host)):
-        raise _bad(f"the bridge URL has no valid host name. {_HOW}")
+        raise _bad(f"{what} has no valid host name. {how}")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise _bad(f"the bridge URL has an invalid port. {_HOW}") from None
+        raise _bad(f"{what} has an invalid port. {how}") from None
     if parts.query or parts.fragment:
-        raise _bad(f"the bridge URL must not have its own ?query or #fragment. {_HOW}")
+        raise _bad(f"{what} must not have its own ?query or #fragment. {how}")
     return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
-def validate_token(token: str) -> str:
-    """A bearer token: 16-512 URL-safe characters; else BadInputError."""
+def validate_token(token: str, how: str = _HOW, min_chars: int = MIN_TOKEN_CHARS) -> str:
+    """A bearer token: `min_chars` (16 for a bridge's) to 512 URL-safe characters; else BadInputError."""
     if not token:
-        raise _bad(f"the link has no token=... part. {_HOW}")
+        raise _bad(f"the link has no token=... part. {how}")
     if len(token) > MAX_TOKEN_CHARS:
-        raise _bad(f"the token is too long ({len(token)} characters, at most {MAX_TOKEN_CHARS}). {_HOW}")
-    if len(token) < MIN_TOKEN_CHARS:
-        raise _bad(f"the token is too short ({len(token)} characters, at least {MIN_TOKEN_CHARS}). {_HOW}")
+        raise _bad(f"the token is too long ({len(token)} characters, at most {MAX_TOKEN_CHARS}). {how}")
+    if len(token) < min_chars:
+        raise _bad(f"the token is too short ({len(token)} characters, at least {min_chars}). {how}")
     if not _TOKEN_RE.fullmatch(token):
-        raise _bad(f"the token contains characters a bridge token never has. {_HOW}")
+        raise _bad(f"the token contains characters a bridge token never has. {how}")
     return token
 
 
-def _validate_model(model: str) -> str:
+def validate_model(model: str, how: str = _HOW) -> str:
+    """A model name ('' allowed: the server's first); else BadInputError."""
     if len(model) > MAX_MODEL_CHARS or (model and not _MODEL_RE.fullmatch(model)):
-        raise _bad(f"the link's model name is not valid. {_HOW}")
+        raise _bad(f"the model name is not valid. {how}")
     return model
 
 
@@ -143,7 +146,7 @@ def parse_link(text: str) -> BridgeLink:
         raise _bad(f"the link repeats url, token or model. {_HOW}")
     url = validate_url(params.get("url", [""])[0])
     token = validate_token(params.get("token", [""])[0])
-    model = _validate_model(params.get("model", [""])[0])
+    model = validate_model(params.get("model", [""])[0])
     return BridgeLink(url=url, token=token, model=model)
 
 

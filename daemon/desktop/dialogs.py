@@ -1,6 +1,7 @@
-"""Small Tk dialogs the tray opens: pick a voice file, paste the Colab link, get the cloned voice's model (licence
-+ download, or a model folder), and the set-up report. Each runs on the question box's Tk thread when it runs
-(one Tk per process) and blocks its caller until closed, so callers run them off the tray's thread.
+"""Small Tk dialogs the tray opens: pick a voice file, get the cloned voice's model (licence + download, or a
+model folder), and the set-up report (the LLM's window is desktop/llm_dialog.py). Each runs on the question box's
+Tk thread when it runs (one Tk per process) and blocks its caller until closed, so callers run them off the tray's
+thread.
 
 Window titles are constants so tests (xdotool) and window managers can find them.
 """
@@ -70,27 +71,6 @@ def pick_audio_file() -> Path | None:
     chosen = with_tk(lambda parent: filedialog.askopenfilename(
         parent=parent, title="Add a voice (10-20 s of clean speech)", filetypes=AUDIO_TYPES))
     return Path(chosen) if chosen else None
-
-
-def ask_bridge_link() -> str | None:
-    """The Colab bridge link: from the clipboard when it holds one, else asked for in a small dialog."""
-
-    def ask(parent: Any) -> str | None:
-        import tkinter
-        from tkinter import simpledialog
-
-        try:
-            clip = parent.clipboard_get().strip()
-        except tkinter.TclError:
-            clip = ""
-        if clip.startswith("voxtray://"):
-            return str(clip)
-        text = simpledialog.askstring(
-            "Connect to Colab bridge", "Paste the voxtray://connect?... line the notebook printed:", parent=parent
-        )
-        return text.strip() if text else None
-
-    return with_tk(ask)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from daemon.desktop import dialogs, traygtk, traymenu, traywin32
+from daemon.desktop import dialogs, llm_dialog, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
@@ -51,7 +51,10 @@ class TrayActions(Protocol):
     def autostart_enabled(self) -> bool: ...
     def voices(self) -> list[str]: ...
     def quit(self) -> None: ...
-    def connect_bridge(self, link: str) -> None: ...
+    def llm_values(self) -> llm_dialog.LLMValues: ...
+    def read_llm_link(self, text: str) -> tuple[str, str, str]: ...
+    def test_llm(self, address: str, token: str, model: str) -> llm_dialog.Tested: ...
+    def save_llm(self, address: str, token: str, model: str, tested: llm_dialog.Tested | None) -> str: ...
     def ask_by_voice(self) -> None: ...
     def model_offer(self) -> dialogs.ModelOffer: ...
     def validate_model_folder(self, folder: Path) -> list[str]: ...
@@ -74,7 +77,7 @@ class Tray:
         settings: SettingsSource,
         *,
         pick_file: Callable[[], Path | None] = dialogs.pick_audio_file,
-        ask_link: Callable[[], str | None] = dialogs.ask_bridge_link,
+        setup_llm: Callable[[llm_dialog.LLMSetupActions], object] = llm_dialog.ask_llm_setup,
         ask_model: Callable[..., dialogs.ModelChoice | None] = dialogs.ask_model_choice,
         show_report: Callable[[Callable[[], dialogs.Report]], None] = dialogs.show_setup_report,
         refresh_s: float = REFRESH_S,
@@ -85,7 +88,7 @@ class Tray:
         self._actions = actions
         self._settings = settings
         self._pick_file = pick_file
-        self._ask_link = ask_link
+        self._setup_llm = setup_llm
         self._ask_model = ask_model
         self._show_report = show_report
         self._windows: dict[str, threading.Thread] = {}
@@ -115,7 +118,7 @@ class Tray:
             open_log=self._job(actions.open_log),
             set_autostart=lambda on: self.submit(lambda: actions.set_autostart(on)),
             quit=self._job(actions.quit),
-            connect_bridge=self._job(lambda: self._connect_bridge(actions)),
+            connect_bridge=self._connect_bridge,
             ask_by_voice=self._job(lambda: actions.ask_by_voice()),
             get_model=lambda: self._window("model-dialog", self._get_model),
             cancel_download=self._job(actions.cancel_download),
@@ -200,10 +203,10 @@ class Tray:
         if path is not None:
             self._actions.add_voice(path)
 
-    def _connect_bridge(self, actions: TrayActions) -> None:
-        link = self._ask_link()
-        if link:
-            actions.connect_bridge(link)
+    def _connect_bridge(self) -> None:
+        """"Set up the LLM…": its window on its own thread (it saves, reloads and notifies through the actions)."""
+        self._window("llm-dialog", lambda: log.info("LLM set-up window closed (%s)",
+                                                    self._setup_llm(self._actions) or "nothing saved"))
 
     def _get_model(self) -> None:
         actions = self._actions
