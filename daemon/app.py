@@ -91,10 +91,11 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
 def _ask_flow(live: LiveSettings, status: StatusBus, shutdown: Shutdown, parts: Parts) -> AskFlow | None:
     """Global hotkeys + question box; without them (no display) the CLI and tray still work."""
     from daemon.desktop.ask_flow import AskFlow
+    from daemon.desktop.traymenu import chip_text
 
     try:
         flow = AskFlow(live, parts.assistant, health=parts.health, paused=lambda: status.current.hotkeys_paused,
-                       prepare=parts.speech.warm_audio, talk=parts.talk)
+                       prepare=parts.speech.warm_audio, talk=parts.talk, chip=lambda: chip_text(status.current))
         flow.start()
     except VoxTrayError as exc:
         log.warning("global hotkeys are off: %s", exc)

@@ -18,8 +18,9 @@ from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 
 if TYPE_CHECKING:
-    from daemon.desktop.dialogs import ModelOffer, Report
+    from daemon.desktop.dialogs import ModelOffer
     from daemon.desktop.llm_dialog import LLMValues, Tested
+    from daemon.desktop.setup_report import Progress, Report
     from daemon.modelsetup import ModelSetup
     from daemon.parts import Parts
 
@@ -115,6 +116,21 @@ class Commands:
         self.live.update(engine=name)
         log.info("engine set to %s", name)
 
+    def engine_problems(self) -> dict[str, str]:
+        """Why each engine that cannot speak now cannot (for the menu's greyed engines); {} while starting."""
+        parts = self._parts()
+        if parts is None:
+            return {}
+        out: dict[str, str] = {}
+        availability = parts.speech.router.availability
+        for name, engine in parts.speech.engines.items():
+            ok, why = availability.usable(name, judge=False)
+            if not ok and not engine.last_resort:
+                out[name] = why
+        if "xtts" not in parts.speech.engines:  # not built: the menu still lists it
+            out["xtts"] = "cloning is off in settings"
+        return out
+
     # --- settings and the LLM link ---
     def reload_settings(self) -> None:
         """Re-read settings.json into the running daemon (a bad file is reported and ignored)."""
@@ -200,10 +216,11 @@ class Commands:
 
         return is_enabled()
 
-    def check_setup(self) -> Report:
+    def check_setup(self, progress: Progress | None = None) -> Report:
+        """Tray "Check set-up…": the doctor's checks (slow: run off the GUI thread), `progress` told before each."""
         from daemon.doctor import run_checks
 
-        return [(c.name, c.state, c.detail, c.fix) for c in run_checks(self.live())]
+        return [(c.name, c.state, c.detail, c.fix) for c in run_checks(self.live(), progress=progress)]
 
     # --- the cloned voice's model ---
     def model_offer(self) -> ModelOffer:

@@ -91,12 +91,13 @@ def check_torch(_s: Settings) -> Check:
         if not torchbuild.runs_on(cap, arch):
             return _no_kernels(torch.__version__, name, cap, arch)
         return Check("torch", OK, f"{torch.__version__}, CUDA {torch.version.cuda}: {name} (sm_{cap[0]}{cap[1]})")
-    cuda_fix = "; on Windows install the CUDA build of torch (README)" if sys.platform == "win32" else ""
+    if not _s.use_local_cloning:
+        return Check("torch", OK, f"{torch.__version__}, no CUDA device (cloning is off: not needed)")
     return Check(
         "torch",
         WARN,
         f"{torch.__version__}, no CUDA device",
-        f"XTTS needs an NVIDIA GPU (or xtts_allow_cpu){cuda_fix}",
+        "the cloned voice needs an NVIDIA GPU (or xtts_allow_cpu: slow); edge-tts or the system voice speak meanwhile",
     )
 
 
@@ -223,14 +224,18 @@ def check_edge(_s: Settings) -> Check:
 
 
 def check_llm(s: Settings) -> Check:
+    set_up = f"right-click the tray icon > Set up the LLM…, or run `{paths.command()} connect LINK`"
     if not s.remote_llm_url:
-        return Check("remote LLM", WARN, "remote_llm_url is empty", "start the Colab bridge and paste its link (README)")
+        return Check("remote LLM", WARN, "none set up: questions need one (Ollama, an OpenAI-compatible server or "
+                     "the Colab bridge)", set_up)
     u = urlparse(s.remote_llm_url)
     if u.scheme not in ("http", "https") or not u.hostname:
-        return Check("remote LLM", FAIL, f"bad URL {s.remote_llm_url!r}", "remote_llm_url must be http(s)://host[:port]")
+        return Check("remote LLM", FAIL, f"bad URL {s.remote_llm_url!r}", set_up)
     err = _reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80))
     if err:
-        return Check("remote LLM", FAIL, f"{u.scheme}://{u.netloc} unreachable ({err})", "restart the bridge; update remote_llm_url")
+        return Check("remote LLM", FAIL, f"{u.scheme}://{u.netloc} unreachable ({err})",
+                     "start the server (on Colab: run the notebook's cells again; its new link goes into "
+                     "Set up the LLM…)")
     return Check("remote LLM", OK, f"{u.scheme}://{u.netloc} reachable")
 
 
@@ -238,6 +243,8 @@ def check_model(s: Settings) -> Check:
     from daemon.download import human_bytes, model_folder, model_status, validate_folder
     from daemon.download.manifest import how_to_get
 
+    if not s.use_local_cloning:
+        return Check("XTTS model", SKIP, "cloning is off (use_local_cloning): not needed")
     get = how_to_get()
     raw = s.xtts_model_path.strip()
     status = model_status(s)
@@ -301,11 +308,15 @@ NETWORK_CHECKS: dict[Callable[[Settings], Check], str] = {check_edge: "edge-tts"
 WINDOWS_CHECKS = {check_vc_redist, check_long_paths}
 
 
-def run_checks(settings: Settings, offline: bool = False) -> list[Check]:
-    results = []
-    for fn in CHECKS:
-        if fn in WINDOWS_CHECKS and sys.platform != "win32":
-            continue
+Progress = Callable[[int, int, str], None]  # (checks done, checks in all, the name of the one starting now)
+
+
+def run_checks(settings: Settings, offline: bool = False, progress: Progress | None = None) -> list[Check]:
+    results: list[Check] = []
+    todo = [fn for fn in CHECKS if fn not in WINDOWS_CHECKS or sys.platform == "win32"]
+    for done, fn in enumerate(todo):
+        if progress is not None:
+            progress(done, len(todo), fn.__name__.removeprefix("check_").replace("_", " "))
         if offline and fn in NETWORK_CHECKS:
             results.append(Check(NETWORK_CHECKS[fn], SKIP, "not checked (--offline: nothing leaves this computer)"))
             continue

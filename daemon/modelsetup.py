@@ -74,7 +74,8 @@ class ModelSetup:
             self.start_download()
             return
         self._status.update(model_setup=SETUP_NEEDED, setup_note="The cloned voice needs a one-time download")
-        self._tell(f"The cloned voice needs the XTTS v2 model (a one-time download): {how_to_get()}.")
+        log.info("the cloned voice needs the XTTS v2 model (a one-time download): %s", how_to_get())
+        # the tray's notifier turns model_setup "needed" into the welcome (desktop/notify.py)
 
     def busy(self) -> bool:
         """True while the model is missing or downloading (XTTS cannot load yet)."""

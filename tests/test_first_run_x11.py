@@ -71,7 +71,7 @@ def test_accept_in_the_dialog_downloads_with_progress_resumes_a_drop_and_turns_g
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         shot = tmp_path / "shot.png"
-        wait_for(lambda: icon_colour(x11, shot) == "red", 60, "the icon (red: edge-tts is down, no model yet)")
+        wait_for(lambda: icon_colour(x11, shot) == "blue", 60, "the icon (blue: the system voice, as edge-tts is down and no model yet)")
         told = wait_for(lambda: [n for n in x11.notifications() if GET_MODEL_ITEM in n.get("body", "")], 30,
                         "a notification saying how to get the cloned voice")
         print("notification:", told[0])
@@ -83,7 +83,7 @@ def test_accept_in_the_dialog_downloads_with_progress_resumes_a_drop_and_turns_g
         x11.xdotool("key", "Down")  # the first item: Get the cloned voice (XTTS v2)…
         x11.xdotool("key", "Return")
         wait_for(lambda: window(x11, MODEL_TITLE), 20, "the licence dialog")
-        press(x11, MODEL_TITLE, "Return")  # Accept and download (the default button)
+        press(x11, MODEL_TITLE, "alt+a")  # Accept and download (its underlined letter; Enter would cancel)
         wait_for(lambda: not windows(x11, MODEL_TITLE), 10, "the dialog to close")
 
         t0 = time.monotonic()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.desktop.dialogs import MODEL_TITLE, PICK_TITLE, REPORT_TITLE
+from daemon.desktop.dialogs import MODEL_TITLE, PICK_TITLE
+from daemon.desktop.setup_report import REPORT_TITLE
 from daemon.desktop.traymenu import GET_MODEL_ITEM
 from tests import test_tray_x11
 from tests.fixtures.x11 import X11Session, wait_for
@@ -64,22 +65,33 @@ def test_the_hover_tooltip_is_the_title_and_carries_the_download_progress(tray_c
 
 
 def test_get_the_cloned_voice_opens_the_licence_dialog_and_accept_or_cancel_reach_the_app(
-        x11: X11Session, tray_child: TrayChild) -> None:
+        x11: X11Session, tray_child: TrayChild, x11_artifacts: Path) -> None:
     tray_child.send("status", changes={"model_setup": "needed", "setup_note": "The cloned voice needs a download"})
     wait_for(lambda: menu_has(tray_child, GET_MODEL_ITEM), 10, "the menu to offer getting the model")
     tray_child.send("invoke", path=[GET_MODEL_ITEM])
+    wid = wait_for(lambda: window(x11, MODEL_TITLE), 20, "the licence dialog")
+    x11.screenshot(x11_artifacts / "tray" / "licence-dialog.png")
+    screen_w = int(x11.xdotool("getdisplaygeometry").split()[0])
+    geometry = x11.xdotool("getwindowgeometry", "--shell", wid)
+    g = dict(line.split("=", 1) for line in geometry.split())
+    assert abs(int(g["X"]) + int(g["WIDTH"]) // 2 - screen_w // 2) <= 20, f"not centred: {g} on {screen_w} px"
     press(x11, MODEL_TITLE, "Escape")
     wait_for(lambda: window(x11, MODEL_TITLE) is None, 10, "the dialog to close on Esc")
     assert tray_child.calls("accept_model_license") == [], "Esc cancels: nothing accepted"
 
     tray_child.send("invoke", path=[GET_MODEL_ITEM])
-    press(x11, MODEL_TITLE, "Return")  # the default button: Accept and download
+    press(x11, MODEL_TITLE, "Return")  # the default button is Cancel: a stray Enter accepts nothing
+    wait_for(lambda: window(x11, MODEL_TITLE) is None, 10, "the dialog to close on Enter")
+    assert tray_child.calls("accept_model_license") == [], "Enter cancels: nothing accepted"
+
+    tray_child.send("invoke", path=[GET_MODEL_ITEM])
+    press(x11, MODEL_TITLE, "alt+a")  # Accept and download (its underlined letter)
     wait_for(lambda: tray_child.calls("accept_model_license"), 10, "the acceptance to reach the app")
     wait_for(lambda: window(x11, MODEL_TITLE) is None, 10, "the dialog to close")
 
 
 def test_check_set_up_opens_a_window_that_runs_the_checks_off_the_gui_thread(
-        x11: X11Session, tray_child: TrayChild) -> None:
+        x11: X11Session, tray_child: TrayChild, x11_artifacts: Path) -> None:
     tray_child.send("invoke", path=["Check set-up…"])
     wait_for(lambda: window(x11, REPORT_TITLE), 20, "the set-up report window")
     call = tray_child.expect(event="call", name="check_setup")
@@ -87,6 +99,11 @@ def test_check_set_up_opens_a_window_that_runs_the_checks_off_the_gui_thread(
     tray_child.send("invoke", path=["Check set-up…"])  # a second click while it is open: still one window
     tray_child.expect(event="done", op="invoke")
     assert len(windows(x11, REPORT_TITLE)) == 1
+    time.sleep(1.0)  # the (stand-in) checks take 0.4 s: the checklist is shown
+    x11.screenshot(x11_artifacts / "tray" / "check-set-up.png")
+    press(x11, REPORT_TITLE, "alt+g")  # the failing model check's button: "Get the model…" opens the licence dialog
+    wait_for(lambda: window(x11, MODEL_TITLE), 20, "the licence dialog, from the check-up window's fix button")
+    press(x11, MODEL_TITLE, "Escape")
     press(x11, REPORT_TITLE, "Escape")
     wait_for(lambda: window(x11, REPORT_TITLE) is None, 10, "the window to close on Esc")
 

@@ -19,12 +19,14 @@ class Sink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
         self.kinds: list[str] = []
+        self.options: list[dict[str, object]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, title: str, text: str, *, kind: str, tier: Tier) -> None:
+    def __call__(self, title: str, text: str, *, kind: str, tier: Tier, **options: object) -> None:
         with self.lock:
             self.sent.append((title, text))
             self.kinds.append(kind)
+            self.options.append(options)
 
     def titles(self) -> list[str]:
         with self.lock:
@@ -57,11 +59,14 @@ def test_start_up_tells_only_that_nothing_can_speak_so_the_welcome_is_not_buried
     """#24: at start-up the first voice is the plan, not a fall-back; the welcome (a message) stays its own kind."""
     for first in (Tier.EDGE, Tier.SYSTEM, Tier.XTTS):
         bus, sink, n = make()
-        bus.update(message="The cloned voice needs the XTTS v2 model: right-click > Get the cloned voice")
+        bus.update(model_setup="needed", setup_note="The cloned voice needs a one-time download")
         bus.update(tier=first, tier_reason="XTTS: not ready; edge-tts: down (probe failed)")
+        bus.update(message="Connected: Ollama 0.6.2, model llama3")  # a later message is its own kind
         n.close()
-        assert sink.sent == [("VoxTray", "The cloned voice needs the XTTS v2 model: right-click > Get the cloned "
-                              "voice")] and sink.kinds == ["message"], first
+        assert sink.titles() == ["Welcome to VoxTray", "VoxTray"] and sink.kinds == ["setup", "message"], first
+        assert "Get the cloned voice (XTTS v2)…" in sink.sent[0][1], "the text names the menu item (no buttons)"
+        assert sink.options[0] == {"sticky": True, "actions": (("get-model", "Get the cloned voice (XTTS v2)…"),)}
+        assert sink.options[1] == {}, "other notifications expire"
     bus, sink, n = make()
     bus.update(tier=Tier.NONE, tier_reason="espeak-ng missing")
     bus.update(tier=Tier.EDGE, tier_reason="edge-tts is back")

@@ -163,22 +163,55 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
         tray_child.events[:] = [e for e in tray_child.events if e["event"] != "menu"]
         tray_child.send("menu")
         items: list[dict[str, Any]] = tray_child.expect(event="menu")["items"]
-        return items if items[3]["submenu"][0]["text"] == "alice.wav" else None
+        voices = next(i for i in items if i["text"] == "Voices")
+        return items if voices["submenu"][0]["text"] == "alice.wav" else None
 
     menu: list[dict[str, Any]] = wait_for(menu_with_voices, 10, "the voices from actions.voices() in the menu")
-    assert [i["text"] for i in menu][:5] == ["Ask…", "Ask by voice", "Stop speaking", "Voices", "Engine"]
-    voices = [i["text"] for i in menu[3]["submenu"]]
+    assert [i["text"] for i in menu][:8] == [
+        "Starting…", "⚠ No LLM set up: set it up…", "- - - -", "Ask…   (Ctrl+Alt+Space)",
+        "Ask by voice   (Ctrl+Alt+Enter)", "Stop speaking   (Ctrl+Alt+Backspace)", "Voices", "Voice engine"]
+    assert [menu[i]["enabled"] for i in (0, 1, 3, 4, 5)] == [False, True, True, True, False], \
+        "the status line is information; Stop is greyed while nothing speaks"
+    voices = [i["text"] for i in menu[6]["submenu"]]
     assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
     x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
-    # keyboard through the real GTK menu: Down x4 = Voices, Right opens it on alice, Down = bob, Return clicks
+    # keyboard through the real GTK menu (greyed lines are skipped): Down x4 = the LLM problem, Ask…, Ask by voice,
+    # Voices; Right opens it on alice, Down = bob, Return clicks
     for key in ("Down", "Down", "Down", "Down", "Right", "Down", "Return"):
         x11.xdotool("key", key)
     call = tray_child.expect(event="call", name="use_voice")
     assert call["args"] == ["bob.wav"]
     assert call["thread"] == "voxtray-tray-actions", "menu actions must run off the GUI thread"
+
+
+def test_the_menu_stays_narrow_after_a_failed_ask(x11: X11Session, tray_child: TrayChild, x11_artifacts: Path) -> None:
+    """A failed ask puts a long error (URL, settings key, HTTP text) into the LLM status: the menu line is capped,
+    so the rendered menu keeps its width (it grew to ~925 px when the whole error was the line)."""
+    note = ("the LLM at https://flat-river-example-tunnel.trycloudflare.com/ did not answer: HTTP 502 Bad Gateway; "
+            "is the notebook still running? (remote_llm_url in settings.json)")
+    tray_child.send("status", changes={"tier": "edge", "llm_url": "https://x.trycloudflare.com", "llm_ok": False,
+                                       "llm_note": note})
+
+    def has_problem() -> bool:
+        tray_child.events[:] = [e for e in tray_child.events if e["event"] != "menu"]
+        tray_child.send("menu")
+        return any(i["text"].startswith("⚠ LLM unreachable") for i in tray_child.expect(event="menu")["items"])
+
+    wait_for(has_problem, 10, "the LLM problem line in the menu")
+    x, y, w, h = x11.icon()
+    x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
+    popups = wait_for(lambda: popup_windows(x11), 10, "the GTK menu popup to be mapped")
+    publish(x11.screenshot(x11.workdir / "menu-failed-ask.png"), x11_artifacts / "tray" / "menu-failed-ask.png")
+    d = x11.xdisplay()
+    try:
+        width = max(d.create_resource_object("window", wid).get_geometry().width for wid in popups)
+    finally:
+        d.close()
+    x11.xdotool("key", "Escape")
+    assert 150 < width <= 420, f"the menu is {width} px wide"
 
 
 def popup_windows(x11: X11Session) -> list[Any]:
@@ -198,7 +231,7 @@ def popup_windows(x11: X11Session) -> list[Any]:
 
 
 def test_menu_items_called_directly_reach_the_actions(tray_child: TrayChild) -> None:
-    tray_child.send("invoke", path=["Engine", "edge-tts"])
+    tray_child.send("invoke", path=["Voice engine", "edge-tts"])
     assert tray_child.expect(event="call", name="set_engine")["args"] == ["edge"]
     tray_child.send("invoke", path=["Start at login"])
     assert tray_child.expect(event="call", name="set_autostart")["args"] == ["True"]

@@ -12,7 +12,7 @@ import pytest
 
 from daemon import fsio
 from daemon.desktop import traywin32
-from daemon.desktop.prompt import place
+from daemon.desktop.placement import place
 
 
 @pytest.mark.parametrize("limit", [63, 127, 255])

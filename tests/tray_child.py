@@ -18,11 +18,13 @@ import json
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from daemon.desktop.dialogs import ModelOffer, Report
+from daemon.desktop.dialogs import ModelOffer
 from daemon.desktop.notify import Notifier
+from daemon.desktop.setup_report import Report
 from daemon.desktop.tray import Tray, tray_available
 from daemon.settings import Settings
 from daemon.status import Activity, StatusBus, Tier
@@ -83,8 +85,15 @@ class RecordingActions:
     def cancel_download(self) -> None: self._call("cancel_download")
     def open_url(self, url: str) -> None: self._call("open_url", url)
 
-    def check_setup(self) -> Report:
+    def engine_problems(self) -> dict[str, str]:
+        return {"xtts": "not ready"}
+
+    def check_setup(self, progress: Any = None) -> Report:
         self._call("check_setup")
+        for i, name in enumerate(("Python", "XTTS model")):
+            if progress is not None:
+                progress(i, 2, name)
+            time.sleep(0.2)
         return [("Python", "ok", "3.11", ""), ("XTTS model", "FAIL", "not downloaded", "Get the cloned voice")]
 
     def quit(self) -> None:
@@ -105,7 +114,7 @@ def _describe(menu: Any) -> list[dict[str, Any]]:
 def _find(menu: Any, path: list[str]) -> Any:
     item = None
     for text in path:
-        item = next(i for i in menu.items if i.text == text)
+        item = next(i for i in menu.items if i.text.split("   (")[0] == text)  # (a hotkey hint may follow)
         menu = item.submenu
     return item
 

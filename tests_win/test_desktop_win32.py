@@ -12,7 +12,8 @@ import pytest
 
 from daemon.desktop.dialogs import with_tk
 from daemon.desktop.hotkeys import HotkeyError, HotkeyListener
-from daemon.desktop.prompt import QuestionBox, monitor_of
+from daemon.desktop.placement import monitor_of
+from daemon.desktop.prompt import QuestionBox
 from tests_win.conftest import ROOT
 
 HOLDER = """

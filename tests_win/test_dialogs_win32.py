@@ -1,5 +1,5 @@
 """The tray's first-run dialogs on the real Windows Tk (under Wine): the licence dialog opens as a window titled
-MODEL_TITLE, takes the keyboard (SendInput from another process, as a user's keyboard) and Enter accepts / Esc
+MODEL_TITLE, takes the keyboard (SendInput from another process, as a user's keyboard) and Alt+A accepts / Enter, Esc
 cancels; the set-up report window runs its checks off Tk's thread and closes on Esc.
 
 Each dialog runs on a worker thread with its own Tk (no question box here), as in a daemon whose hotkeys are off:
@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from daemon.desktop.dialogs import MODEL_TITLE, REPORT_TITLE, ModelOffer, ask_model_choice, show_setup_report
+from daemon.desktop.dialogs import MODEL_TITLE, ModelOffer, ask_model_choice
+from daemon.desktop.setup_report import REPORT_TITLE, show_setup_report
 from tests_win.conftest import ROOT
 from tests_win.winutil import find, wait_for
 
@@ -41,8 +42,9 @@ def shown(title: str) -> bool:
     return bool(find(lambda w: w.pid == os.getpid() and w.title == title and w.visible))
 
 
-def test_the_licence_dialog_takes_the_keyboard_enter_accepts_and_esc_cancels() -> None:
-    for key, expected in (("esc", None), ("enter", ("accept", None))):
+def test_the_licence_dialog_takes_the_keyboard_enter_and_esc_cancel_alt_a_accepts() -> None:
+    # Enter on a freshly opened dialog runs Cancel (the safe default): a stray key never accepts the licence
+    for key, expected in (("esc", None), ("enter", None), ("alt+a", ("accept", None))):
         thread, out = in_thread(lambda: ask_model_choice(OFFER, lambda _p: [], lambda _u: None))
         wait_for(lambda: shown(MODEL_TITLE), 60, "the licence dialog")
         keys(key)
@@ -54,8 +56,9 @@ def test_the_licence_dialog_takes_the_keyboard_enter_accepts_and_esc_cancels() -
 def test_the_set_up_window_runs_the_checks_off_tks_thread_and_closes_on_esc() -> None:
     ran: list[str] = []
 
-    def run() -> list[tuple[str, str, str, str]]:
+    def run(progress: Any) -> list[tuple[str, str, str, str]]:
         ran.append(threading.current_thread().name)
+        progress(0, 1, "XTTS model")
         return [("XTTS model", "FAIL", "not downloaded", "Get the cloned voice")]
 
     thread, _out = in_thread(lambda: show_setup_report(run))

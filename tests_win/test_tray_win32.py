@@ -37,7 +37,7 @@ class Actions:
             self.calls.append(name)
             if name == "quit":
                 self._tray[0].stop()
-            return [] if name == "voices" else False
+            return [] if name == "voices" else {} if name == "engine_problems" else False
 
         return call
 
@@ -46,7 +46,8 @@ def run_tray() -> tuple[Tray, Actions, threading.Thread, StatusBus]:
     ref: list[Tray] = []
     actions = Actions(ref)
     bus = StatusBus()
-    tray = Tray(bus, actions, lambda: SimpleNamespace(engine="auto"))  # type: ignore[arg-type,return-value]
+    settings = SimpleNamespace(engine="auto", hotkey_ask="ctrl+alt+space", hotkey_talk="", hotkey_stop="ctrl+alt+x")
+    tray = Tray(bus, actions, lambda: settings)  # type: ignore[arg-type,return-value]
     ref.append(tray)
     ready = threading.Event()
     thread = threading.Thread(target=tray.run, kwargs={"on_ready": ready.set}, daemon=True)

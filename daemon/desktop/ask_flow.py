@@ -56,14 +56,15 @@ class AskFlow:
 
     def __init__(self, settings: Settings | SettingsSource, assistant: Asker, *, health: HealthCheck | None = None,
                  paused: Callable[[], bool] | None = None, backend: str | None = None,
-                 prepare: Callable[[], None] | None = None, talk: Talk | None = None) -> None:
+                 prepare: Callable[[], None] | None = None, talk: Talk | None = None,
+                 chip: Callable[[], str] | None = None) -> None:
         self.assistant = assistant
         self.health = health
         self.paused = paused or (lambda: False)
         self.prepare = prepare  # e.g. start the audio stream while the user types
         self.talk = talk
         self.settings = settings
-        self.box = QuestionBox(self._submit)
+        self.box = QuestionBox(self._submit, chip=chip)
         self._backend = backend
         self._keys = self._wanted()
         self.hotkeys = self._listener()

@@ -1,7 +1,7 @@
 """Small Tk dialogs the tray opens: pick a voice file, get the cloned voice's model (licence + download, or a
-model folder), and the set-up report (the LLM's window is desktop/llm_dialog.py). Each runs on the question box's
-Tk thread when it runs (one Tk per process) and blocks its caller until closed, so callers run them off the tray's
-thread.
+model folder); the helpers every window shares (with_tk, centre, one title style). The LLM's window is
+desktop/llm_dialog.py, the set-up check desktop/setup_report.py. Each runs on the question box's Tk thread when it
+runs (one Tk per process) and blocks its caller until closed, so callers run them off the tray's thread.
 
 Window titles are constants so tests (xdotool) and window managers can find them.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +22,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 AUDIO_TYPES = [("Audio", "*.wav *.mp3 *.flac *.ogg *.m4a *.opus"), ("All files", "*.*")]
-MODEL_TITLE = GET_MODEL
-REPORT_TITLE = "VoxTray — Check set-up"
-PICK_TITLE = "Pick the folder holding XTTS v2 (config.json, model.pth, vocab.json)"
+TITLE_PREFIX = "VoxTray — "  # one title style for every window VoxTray opens
+MODEL_TITLE = TITLE_PREFIX + GET_MODEL
+PICK_TITLE = TITLE_PREFIX + "Pick the folder holding XTTS v2 (config.json, model.pth, vocab.json)"
 WRAP = "345p"  # in points: Tk scales them with the screen's DPI (pixels would make it narrow at 150 %)
 
 
@@ -64,6 +62,30 @@ def with_tk(fn: Callable[[Any], T]) -> T:
             gc.collect()             # finalizers of the GTK tray's objects here and hang the dialog's thread)
 
 
+def centre(win: Any) -> None:
+    """Place a Tk window in the middle of the screen the pointer is on (the screen the user is looking at)."""
+    win.withdraw()  # placed before it is shown: never seen at the corner first
+    win.update_idletasks()
+    width, height = win.winfo_reqwidth(), win.winfo_reqheight()
+    screen_w, screen_h = win.winfo_screenwidth(), win.winfo_screenheight()
+    x = max(0, (screen_w - width) // 2)
+    y = max(0, (screen_h - height) // 3)  # a little above the middle, as dialogs sit
+    win.geometry(f"+{x}+{y}")
+    win.deiconify()
+
+
+def ask_folder(parent: Any, title: str) -> str:
+    """A folder picker that opens in the home folder with hidden folders hidden (Windows: the native one)."""
+    from tkinter import filedialog
+
+    try:  # Tk's own picker on X11: hidden folders (.cache, .config…) off, and no toggle clutter
+        parent.tk.call("set", "::tk::dialog::file::showHiddenVar", "0")
+        parent.tk.call("set", "::tk::dialog::file::showHiddenBtn", "1")
+    except Exception:  # not loaded yet on some Tk builds: harmless
+        log.debug("could not hide hidden folders in the picker", exc_info=True)
+    return str(filedialog.askdirectory(parent=parent, title=title, mustexist=True, initialdir=str(Path.home())))
+
+
 def pick_audio_file() -> Path | None:
     """Ask for an audio file with Tk's native dialog."""
     from tkinter import filedialog
@@ -96,7 +118,7 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
 
     def dialog(parent: Any) -> ModelChoice | None:
         import tkinter as tk
-        from tkinter import filedialog, messagebox
+        from tkinter import messagebox
 
         result: list[ModelChoice | None] = [None]
         win = tk.Toplevel(parent)
@@ -133,7 +155,7 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
             win.destroy()
 
         def pick_folder() -> None:
-            chosen = filedialog.askdirectory(parent=win, title=PICK_TITLE, mustexist=True)
+            chosen = ask_folder(win, PICK_TITLE)
             if not chosen:
                 return
             problems = validate(Path(chosen))
@@ -143,97 +165,30 @@ def ask_model_choice(offer: ModelOffer, validate: Callable[[Path], list[str]],
                 return
             finish(("folder", Path(chosen)))
 
-        accept = tk.Button(buttons, text="Accept and download", default="active", underline=0,
-                           command=lambda: finish(("accept", None)))
+        # The safe choice is the default: Enter on a freshly opened dialog cancels, so a stray key never accepts a
+        # licence and starts a 1.9 GB download. Enter runs the button that has the focus (Tab moves it).
+        accept = tk.Button(buttons, text="Accept and download", underline=0, command=lambda: finish(("accept", None)))
         accept.pack(side="left")
-        tk.Button(buttons, text="Use a model folder…", underline=0, command=pick_folder).pack(side="left", padx=8)
-        tk.Button(buttons, text="Cancel", underline=0, command=lambda: finish(None)).pack(side="right")
-        win.bind("<Return>", lambda _e: finish(("accept", None)))
+        folder = tk.Button(buttons, text="Use a model folder…", underline=0, command=pick_folder)
+        folder.pack(side="left", padx=8)
+        cancel = tk.Button(buttons, text="Cancel", underline=0, default="active", command=lambda: finish(None))
+        cancel.pack(side="right")
+        def mark(focused: Any) -> None:  # the ring shows which button Enter runs
+            for button in (accept, folder, cancel):
+                button.configure(default="active" if button is focused else "normal")
+
+        for button in (accept, folder, cancel):
+            button.bind("<Return>", lambda _e, b=button: b.invoke())  # type: ignore[misc]
+            button.bind("<FocusIn>", lambda _e, b=button: mark(b))  # type: ignore[misc]
         win.bind("<Escape>", lambda _e: finish(None))
         win.bind("<Alt-a>", lambda _e: finish(("accept", None)))  # the underlined letters
         win.bind("<Alt-u>", lambda _e: pick_folder())
         win.bind("<Alt-c>", lambda _e: finish(None))
         win.protocol("WM_DELETE_WINDOW", lambda: finish(None))
+        centre(win)
         win.lift()
-        accept.focus_force()
+        cancel.focus_force()
         win.wait_window()
         return result[0]
 
     return with_tk(dialog)
-
-
-Report = list[tuple[str, str, str, str]]  # (name, state "ok"/"warn"/"FAIL", detail, fix)
-MARKS = {"ok": "✔", "warn": "!", "FAIL": "✖", "skip": "–"}
-
-
-def show_setup_report(run: Callable[[], Report]) -> None:
-    """"Check set-up…": a window that says "Checking…", runs `run` on a worker thread (never on Tk's), then lists
-    each check with its fix; "Check again" re-runs it. Blocks until the window is closed."""
-
-    def dialog(parent: Any) -> None:
-        import tkinter as tk
-
-        win = tk.Toplevel(parent)
-        win.title(REPORT_TITLE)
-        win.attributes("-topmost", True)
-        text = tk.Text(win, width=88, height=22, wrap="word", padx=10, pady=8)
-        text.tag_configure("FAIL", foreground="#c01c28")
-        text.tag_configure("warn", foreground="#9c6a00")
-        text.tag_configure("fix", lmargin1=28, lmargin2=28)
-        text.pack(fill="both", expand=True)
-        buttons = tk.Frame(win, pady=6)
-        buttons.pack(fill="x")
-        results: queue.SimpleQueue[Report | str] = queue.SimpleQueue()
-
-        def show(lines: list[tuple[str, str]]) -> None:
-            text.configure(state="normal")
-            text.delete("1.0", "end")
-            for line, tag in lines:
-                text.insert("end", line + "\n", tag)
-            text.configure(state="disabled")
-
-        def check() -> None:
-            show([("Checking the set-up…", "")])
-
-            def work() -> None:
-                try:
-                    results.put(run())
-                except Exception as exc:  # the report says it; the worker never dies silently
-                    log.exception("the set-up check failed")
-                    results.put(f"The check itself failed ({type(exc).__name__}: {exc}); see Open log.")
-
-            threading.Thread(target=work, name="setup-check", daemon=True).start()
-            win.after(100, poll)
-
-        def poll() -> None:
-            try:
-                got = results.get_nowait()
-            except queue.Empty:
-                win.after(100, poll)
-                return
-            show(report_lines(got) if isinstance(got, list) else [(got, "FAIL")])
-
-        tk.Button(buttons, text="Check again", command=check).pack(side="left", padx=8)
-        tk.Button(buttons, text="Close", command=win.destroy).pack(side="right", padx=8)
-        win.bind("<Escape>", lambda _e: win.destroy())
-        check()
-        win.lift()
-        win.focus_force()  # opened from the tray: it comes to the front and takes the keyboard
-        win.wait_window()
-
-    with_tk(dialog)
-
-
-def report_lines(report: Report) -> list[tuple[str, str]]:
-    """(line, tag) pairs: each check with its mark, and its fix under it when it is not ok."""
-    lines: list[tuple[str, str]] = []
-    for name, state, detail, fix in report:
-        lines.append((f"{MARKS.get(state, '?')} {name}: {detail}", state if state != "ok" else ""))
-        if fix and state != "ok":
-            lines.append((f"→ {fix}", "fix"))
-    fails = sum(state == "FAIL" for _n, state, _d, _f in report)
-    warns = sum(state == "warn" for _n, state, _d, _f in report)
-    lines.append(("", ""))
-    lines.append(("Everything needed works." if not fails and not warns
-                  else f"{fails} problem(s), {warns} warning(s).", ""))
-    return lines

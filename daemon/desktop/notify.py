@@ -6,8 +6,11 @@ Kinds and what they say:
   the first voice is the plan, not a fall-back (the icon shows it), and a start-up notice must not bury the
   first-run welcome.
 - llm: "LLM unreachable" (with `llm_note`), "LLM reachable again", and "No LLM set up" when there is no URL.
-- message: any new non-empty `Status.message` (the first-run welcome, the GPU guard's "Stopped Ollama to free VRAM
-  for XTTS", ...), titled "VoxTray" (a title is never guessed from words in the text).
+- setup: "Welcome to VoxTray" when the cloned voice's model is missing (the first start): it stays until closed
+  and carries a "Get the cloned voice…" button where the notification server has buttons (else its text names
+  the menu item, which is the menu's first command then).
+- message: any new non-empty `Status.message` (the GPU guard's "Stopped Ollama to free VRAM for XTTS", ...),
+  titled "VoxTray" (a title is never guessed from words in the text).
 
 Each notification is sent with its kind and the tier it shows, so a sink can keep one notification per kind
 (desktop/notify_dbus.py): a new kind never replaces another.
@@ -25,24 +28,32 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from daemon.status import Status, StatusBus, Tier
+from daemon.download.manifest import GET_MODEL, how_to_get
+from daemon.status import SETUP_NEEDED, Status, StatusBus, Tier
 from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
+Actions = tuple[tuple[str, str], ...]  # (action id, button label)
+GET_MODEL_ACTION = "get-model"
+
+
 class Send(Protocol):
-    """Shows one notification: `kind` is one of KINDS, `tier` the voice state its icon shows."""
+    """Shows one notification: `kind` is one of KINDS, `tier` the voice state its icon shows; `sticky` ones stay
+    until closed, `actions` become buttons where the platform has them."""
 
-    def __call__(self, title: str, text: str, *, kind: str, tier: Tier) -> None: ...
-
+    def __call__(self, title: str, text: str, *, kind: str, tier: Tier, sticky: bool = False,
+                 actions: Actions = ()) -> None: ...
 
 
 Event = tuple[str, str]  # (title, text)
-KINDS = ("tier", "llm", "message")
+KINDS = ("tier", "llm", "setup", "message")
+STICKY = {"setup"}  # kinds that stay on screen until the user closes them
+ACTIONS: dict[str, Actions] = {"setup": ((GET_MODEL_ACTION, f"{GET_MODEL}…"),)}
 
 
 def _state(kind: str, s: Status) -> Any:
-    return {"tier": s.tier, "llm": s.llm_ok, "message": s.message}[kind]
+    return {"tier": s.tier, "llm": s.llm_ok, "setup": s.model_setup, "message": s.message}[kind]
 
 
 def tier_event(told: Tier, s: Status) -> Event | None:
@@ -72,6 +83,14 @@ def llm_event(told: bool | None, s: Status) -> Event | None:
         return "No LLM set up", "Questions need an LLM: right-click the tray icon to connect one (or set remote_llm_url)."
     detail = (s.llm_note or s.llm_url).rstrip(". ")
     return "LLM unreachable", f"{detail}. Check that the Colab notebook (or server) is running and the URL is current."
+
+
+def setup_event(told: str, s: Status) -> Event | None:
+    """The welcome: the cloned voice's model is missing (a first start, or the model folder was removed)."""
+    if s.model_setup != SETUP_NEEDED or told == SETUP_NEEDED:
+        return None
+    return ("Welcome to VoxTray", "Questions are answered aloud. To hear them in a voice cloned from yours, VoxTray "
+            f"needs the XTTS v2 model once (about 1.9 GB): {how_to_get()}.")
 
 
 def message_event(told: str, s: Status) -> Event | None:
@@ -129,6 +148,8 @@ class Notifier:
             return tier_event(told, s)
         if kind == "llm":
             return llm_event(told, s)
+        if kind == "setup":
+            return setup_event(told, s)
         return message_event(told, s)
 
     def _on_change(self, old: Status, new: Status) -> None:
@@ -185,7 +206,12 @@ class Notifier:
             log.info("notification (%s, disabled in settings): %s: %s", kind, title, text)
             return
         log.info("notification (%s): %s: %s", kind, title, text)
+        extra: dict[str, Any] = {}
+        if kind in STICKY:
+            extra["sticky"] = True
+        if kind in ACTIONS:
+            extra["actions"] = ACTIONS[kind]
         try:
-            self._send(title, text, kind=kind, tier=self._bus.current.tier)
+            self._send(title, text, kind=kind, tier=self._bus.current.tier, **extra)
         except Exception:
             log.exception("could not show notification %r", title)

@@ -1,26 +1,25 @@
-"""The question box: a small always-on-top Tk text box near the mouse pointer, on its own thread.
+"""The question box: a small always-on-top launcher near the mouse pointer, on its own Tk thread.
 
-    box = QuestionBox(on_submit=lambda question, t_hotkey: assistant.ask(question, t_hotkey=t_hotkey))
-    box.start()            # starts the Tk thread; raises PromptError when no display can be opened
-    box.open()             # any thread: show (or re-focus) the box; the hotkey's time is passed to on_submit
-    box.hide()             # any thread
-    box.stop()
+    box = QuestionBox(on_submit=lambda question, t_hotkey: ..., chip=lambda: "LLM ready · cloned voice")
+    box.start(); box.open(); box.hide(); box.stop()   # open/hide/listen/...: any thread
 
-Listening (asking by voice): `box.listen(t, on_enter, on_cancel)` shows the box with LISTEN_NOTE; then
-`box.show_text(text)` shows what was heard so far, `box.finish(text)` keeps the question in the history and hides
-the box, `box.note(text)` says why nothing was asked (the box then works as the typed box). While listening,
-Enter calls `on_enter` (send now) and Esc calls `on_cancel`.
+Enter asks (the box hides; `on_submit(question, t_hotkey)` runs on the Tk thread: keep it quick), Esc cancels,
+Up/Down recall earlier questions, Shift+Enter is a new line. The text wraps and the box grows up to MAX_LINES;
+the hint is a placeholder inside it; the status chip under it (`chip()`, read at each open) says whether the
+LLM and which voice are ready. Clicking elsewhere closes it unless something is typed. Asking by voice:
+`listen(t, on_enter, on_cancel)`, then `show_text` (heard so far), `finish` (asked: hide) or `note` (why not).
+Title TITLE, so tests and window managers find it; it keeps a thin title bar: X11 window managers give no
+keyboard focus to a window without one, and Windows' foreground rules need a real top-level window.
 
-Enter asks (the box hides and `on_submit(question, t_hotkey)` runs on the Tk thread: keep it quick), Esc
-cancels, Up/Down walk through earlier questions. The window title is TITLE ("VoxTray — Ask"), so tests and
-window managers can find it. Tk is only ever touched from its own thread: other threads post requests to a
-queue that the Tk thread polls every POLL_MS.
+Tk is only touched on its own thread: other threads queue requests and wake it (tkinter hands a Tcl call from
+another thread to the Tk thread), so nothing polls while the box waits.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
 import queue
 import sys
 import threading
@@ -29,15 +28,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from daemon.desktop.placement import force_foreground, monitor_of, place
 from daemon.errors import VoxTrayError
 
 log = logging.getLogger(__name__)
 
 TITLE = "VoxTray — Ask"
-POLL_MS = 20
+POLL_MS, REST_POLL_MS = 20, 200  # Windows only (see _start_waking); hotkey -> box: at most one REST_POLL_MS
 HISTORY_MAX = 50
-WIDTH = 460
-HINT = "Ask (Enter to ask, Esc to cancel, Up for earlier questions)"
+WIDTH = 480
+MAX_LINES = 4
+HINT = "Ask anything… (Enter asks, Esc cancels, Up: earlier questions)"
+PLACEHOLDER_FG, TEXT_FG, CHIP_FG = "#77767b", "#000000", "#5e5c64"
 LISTEN_NOTE = "Listening… speak now (Enter or a pause sends, Esc cancels)"
 _CONTROL = 0x0004  # Tk event.state: Control held (the same bit on X11 and Windows)
 
@@ -48,7 +50,6 @@ class PromptError(VoxTrayError):
 
 Submit = Callable[[str, "float | None"], None]
 T = TypeVar("T")
-Rect = tuple[int, int, int, int]  # left, top, right, bottom
 
 _shared: QuestionBox | None = None  # the running box: other dialogs use its Tk thread (one Tk per process)
 
@@ -58,68 +59,14 @@ def shared_box() -> QuestionBox | None:
     return _shared
 
 
-def place(pointer: tuple[int, int], monitor: Rect, size: tuple[int, int], gap: int = 16) -> tuple[int, int]:
-    """Top-left corner for a box of `size` just below the pointer, kept inside the pointer's monitor (whose
-    coordinates may be negative: a monitor left of or above the primary one)."""
-    (px, py), (left, top, right, bottom), (w, h) = pointer, monitor, size
-    x = max(left, min(px - w // 2, right - w))
-    y = max(top, min(py + gap, bottom - h))
-    return x, y
-
-
-def monitor_of(point: tuple[int, int], fallback: Rect) -> Rect:
-    """The work area of the monitor under `point` (Windows; elsewhere `fallback`, the whole screen)."""
-    if sys.platform != "win32":
-        return fallback
-    import ctypes
-    from ctypes import wintypes
-
-    class MONITORINFO(ctypes.Structure):
-        _fields_ = [("cbSize", wintypes.DWORD), ("rcMonitor", wintypes.RECT), ("rcWork", wintypes.RECT),
-                    ("dwFlags", wintypes.DWORD)]
-
-    user32 = ctypes.windll.user32
-    user32.MonitorFromPoint.restype = wintypes.HMONITOR
-    user32.MonitorFromPoint.argtypes = [wintypes.POINT, wintypes.DWORD]
-    user32.GetMonitorInfoW.argtypes = [wintypes.HMONITOR, ctypes.POINTER(MONITORINFO)]
-    monitor = user32.MonitorFromPoint(wintypes.POINT(*point), 2)  # MONITOR_DEFAULTTONEAREST
-    info = MONITORINFO(cbSize=ctypes.sizeof(MONITORINFO))
-    if not monitor or not user32.GetMonitorInfoW(monitor, ctypes.byref(info)):
-        return fallback
-    work = info.rcWork
-    return work.left, work.top, work.right, work.bottom
-
-
-def force_foreground(hwnd: int) -> bool:
-    """Bring `hwnd` to the foreground with keyboard focus, even when another program's window has it: Windows
-    only lets the foreground thread do that, so join its input queue for the moment of the switch."""
-    if sys.platform != "win32":
-        return False
-    import ctypes
-
-    user32, kernel32 = ctypes.windll.user32, ctypes.windll.kernel32
-    foreground = user32.GetForegroundWindow()
-    if foreground == hwnd:
-        return True
-    ours = kernel32.GetCurrentThreadId()
-    theirs = user32.GetWindowThreadProcessId(foreground, None) if foreground else 0
-    attached = bool(theirs and theirs != ours and user32.AttachThreadInput(ours, theirs, True))
-    try:
-        user32.ShowWindow(hwnd, 5)  # SW_SHOW
-        user32.BringWindowToTop(hwnd)
-        ok = bool(user32.SetForegroundWindow(hwnd))
-        user32.SetFocus(hwnd)
-    finally:
-        if attached:
-            user32.AttachThreadInput(ours, theirs, False)
-    return ok
-
-
 class QuestionBox:
     """The question box; every public method is safe to call from any thread."""
 
-    def __init__(self, on_submit: Submit, *, history: list[str] | None = None) -> None:
+    def __init__(self, on_submit: Submit, *, history: list[str] | None = None,
+                 chip: Callable[[], str] | None = None) -> None:
+        """`chip()`: the status line under the question (e.g. "LLM ready · cloned voice"), read at each open."""
         self.on_submit = on_submit
+        self.chip = chip
         self.history: list[str] = list(history or [])[-HISTORY_MAX:]
         self._requests: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -132,6 +79,9 @@ class QuestionBox:
         self._tk: Any = None
         self._entry: Any = None
         self._label: Any = None
+        self._placeholder = False  # the entry shows HINT (grey), not a question
+        self._focused = False  # the box had the keyboard since it was shown (a later FocusOut: the user left)
+        self._wake_r, self._wake_w = -1, None  # type: tuple[int, int | None]
         self._listening: tuple[Callable[[], None], Callable[[], None]] | None = None  # (on_enter, on_cancel)
 
     # ---- public (any thread) -----------------------------------------------------------------------
@@ -148,28 +98,27 @@ class QuestionBox:
 
     def open(self, t_hotkey: float | None = None) -> None:
         """Show the box (or bring it back to the front); `t_hotkey` defaults to now."""
-        self._requests.put(("open", time.monotonic() if t_hotkey is None else t_hotkey))
+        self._post("open", time.monotonic() if t_hotkey is None else t_hotkey)
 
     def hide(self) -> None:
-        self._requests.put(("hide", None))
+        self._post("hide", None)
 
     def listen(self, t_hotkey: float | None, on_enter: Callable[[], None], on_cancel: Callable[[], None],
                note: str = LISTEN_NOTE) -> None:
         """Show the box for a spoken question: Enter calls on_enter, Esc on_cancel (on the Tk thread)."""
-        self._requests.put(("listen", (time.monotonic() if t_hotkey is None else t_hotkey, on_enter, on_cancel,
-                                       note)))
+        self._post("listen", (time.monotonic() if t_hotkey is None else t_hotkey, on_enter, on_cancel, note))
 
     def show_text(self, text: str) -> None:
         """Show what was heard so far (while listening)."""
-        self._requests.put(("text", text))
+        self._post("text", text)
 
     def note(self, text: str) -> None:
         """Stop listening and say why in the box, which stays open as the typed box."""
-        self._requests.put(("note", text))
+        self._post("note", text)
 
     def finish(self, question: str) -> None:
         """The spoken question was asked: keep it in the history and hide the box."""
-        self._requests.put(("finish", question))
+        self._post("finish", question)
 
     @property
     def is_open(self) -> bool:
@@ -181,15 +130,26 @@ class QuestionBox:
             return
         if _shared is self:
             _shared = None
-        self._requests.put(("quit", None))
+        self._post("quit", None)
         self._thread.join(timeout=3.0)
         self._thread = None
 
     def call(self, fn: Callable[[Any], T], timeout: float | None = None) -> T:
         """Run `fn(root)` on the Tk thread (e.g. a file dialog parented to the box's Tk) and return its result."""
         future: Future[T] = Future()
-        self._requests.put(("call", (fn, future)))  # type: ignore[arg-type]
+        self._post("call", (fn, future))
         return future.result(timeout)
+
+    def _post(self, verb: str, arg: Any) -> None:
+        """Queue a request for the Tk thread and wake it (never a Tcl call from this thread: with several Tk
+        interpreters in one process's life, tkinter's cross-thread hand-over can hang the caller)."""
+        self._requests.put((verb, arg))
+        wake = self._wake_w
+        if wake is not None:
+            try:
+                os.write(wake, b"!")
+            except OSError:  # full (the Tk thread is already due to read) or closed (quitting)
+                pass
 
     # ---- Tk thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -208,7 +168,7 @@ class QuestionBox:
             self._build(root, tk)
             _shared = self
             self._ready.set()
-            root.after(POLL_MS, self._poll)
+            self._start_waking(root)
             root.mainloop()
         finally:
             self._visible.clear()
@@ -216,30 +176,142 @@ class QuestionBox:
                 root.destroy()
             except Exception:
                 pass
+            self._stop_waking(root)
             # Tcl objects must die on the thread that made them: drop every reference and collect here.
             self._tk = self._entry = self._label = None
             del root
             gc.collect()
+
+    def _start_waking(self, root: Any) -> None:
+        """Unix: a pipe whose read end Tk watches, so a request wakes the Tk thread at once and nothing polls at
+        rest. Windows (Tk has no file handlers there): look at the queue every POLL_MS while the box is open,
+        every REST_POLL_MS while it is hidden."""
+        if hasattr(root, "createfilehandler") and sys.platform != "win32":
+            read, write = os.pipe()
+            os.set_blocking(read, False)
+            os.set_blocking(write, False)
+            self._wake_r, self._wake_w = read, write
+            import tkinter
+
+            root.createfilehandler(read, tkinter.READABLE, lambda *_a: self._drain_wake())
+        root.after_idle(self._poll)  # anything queued before Tk was up
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_r, 512):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        self._poll()
+
+    def _stop_waking(self, root: Any) -> None:
+        read, write, self._wake_r, self._wake_w = self._wake_r, self._wake_w, -1, None
+        if read >= 0:
+            try:
+                root.deletefilehandler(read)
+            except Exception:
+                pass
+            os.close(read)
+        if write is not None:
+            os.close(write)
 
     def _build(self, root: Any, tk: Any) -> None:
         root.withdraw()
         root.title(TITLE)
         root.resizable(False, False)
         root.attributes("-topmost", True)
+        if sys.platform == "win32":
+            root.attributes("-toolwindow", True)  # a thin title bar: no minimise/maximise, no taskbar button
+        else:
+            try:
+                root.attributes("-type", "dialog")
+            except Exception:
+                log.debug("no window type for the question box", exc_info=True)
         root.protocol("WM_DELETE_WINDOW", self._cancel)
         frame = tk.Frame(root, padx=10, pady=8)
         frame.pack(fill="both", expand=True)
-        label = tk.Label(frame, text=HINT, anchor="w", font=("TkDefaultFont", 9))
-        label.pack(fill="x")
-        self._label = label
-        entry = tk.Entry(frame, font=("TkDefaultFont", 13), width=40)
-        entry.pack(fill="x", pady=(4, 0))
+        entry = tk.Text(frame, font=("TkDefaultFont", 13), width=40, height=1, wrap="word", undo=True,
+                        relief="flat", highlightthickness=1, padx=6, pady=4)
+        entry.pack(fill="x")
         entry.bind("<Return>", self._enter)
         entry.bind("<KP_Enter>", self._enter)
+        entry.bind("<Shift-Return>", lambda _e: None)  # Text's own: a new line
         entry.bind("<Escape>", lambda _e: self._cancel())
         entry.bind("<Up>", lambda _e: self._browse(-1))
         entry.bind("<Down>", lambda _e: self._browse(+1))
+        entry.bind("<KeyPress>", self._typed, add="+")
+        entry.bind("<<Modified>>", self._grow, add="+")
+        root.bind("<FocusOut>", self._focus_out, add="+")
+        root.bind("<FocusIn>", lambda _e: setattr(self, "_focused", True), add="+")
         self._entry = entry
+        label = tk.Label(frame, text="", anchor="w", font=("TkDefaultFont", 9), fg=CHIP_FG, justify="left",
+                         wraplength=int(WIDTH * 0.9))
+        label.pack(fill="x", pady=(6, 0))
+        self._label = label
+
+    # ---- the text (a Text widget: wraps, grows) ------------------------------------------------------------
+    def _text(self) -> str:
+        return "" if self._placeholder else str(self._entry.get("1.0", "end-1c"))
+
+    def _set_text(self, text: str) -> None:
+        entry = self._entry
+        self._placeholder = False
+        entry.configure(fg=TEXT_FG)
+        entry.delete("1.0", "end")
+        entry.insert("1.0", text)
+        entry.mark_set("insert", "end-1c")
+        if not text:
+            self._show_placeholder()
+        self._grow()
+
+    def _show_placeholder(self) -> None:
+        entry = self._entry
+        entry.delete("1.0", "end")
+        entry.insert("1.0", HINT)
+        entry.configure(fg=PLACEHOLDER_FG)
+        entry.mark_set("insert", "1.0")
+        self._placeholder = True
+
+    def _typed(self, event: Any) -> None:
+        """The first character typed replaces the placeholder."""
+        if self._placeholder and ((event.char and event.char.isprintable()) or event.keysym == "BackSpace"):
+            self._placeholder = False
+            self._entry.delete("1.0", "end")
+            self._entry.configure(fg=TEXT_FG)
+        elif not self._placeholder and event.keysym in ("BackSpace", "Delete"):
+            self._entry.after_idle(self._empty_to_placeholder)
+
+    def _empty_to_placeholder(self) -> None:
+        if not self._placeholder and not self._text():
+            self._show_placeholder()
+
+    def _grow(self, _event: Any = None) -> None:
+        """One line per line of wrapped text, up to MAX_LINES (then it scrolls)."""
+        entry = self._entry
+        entry.edit_modified(False)
+        try:
+            lines = int(entry.count("1.0", "end", "displaylines")[0])
+        except Exception:
+            lines = 1
+        want = max(1, min(MAX_LINES, lines))
+        if int(entry.cget("height")) != want:
+            entry.configure(height=want)
+
+    def _focus_out(self, _event: Any) -> None:
+        """Clicked elsewhere: close, unless something is typed or a question is being heard."""
+        root = self._tk
+        if root is not None:
+            root.after(150, self._close_if_left)
+
+    def _close_if_left(self) -> None:
+        root = self._tk
+        if root is None or not self._visible.is_set() or self._listening is not None or self._text().strip():
+            return
+        if not self._focused:  # it never had the keyboard since it opened: a stale event, not the user leaving
+            return
+        if root.focus_get() is None:  # the focus went to another program (not a dialog of ours)
+            log.debug("question box left empty: closing")
+            self._hide()
 
     def _poll(self) -> None:
         root = self._tk
@@ -257,8 +329,7 @@ class QuestionBox:
                 self._show(t_hotkey, note, clear=True)
             elif verb == "text":
                 if self._listening is not None and self._entry is not None:
-                    self._entry.delete(0, "end")
-                    self._entry.insert(0, arg)
+                    self._set_text(arg)
             elif verb == "note":
                 self._listening = None
                 if self._label is not None:
@@ -278,29 +349,38 @@ class QuestionBox:
             elif verb == "quit":
                 root.quit()
                 return
-        root.after(POLL_MS, self._poll)
+        if self._wake_w is None:  # no pipe (Windows): poll, quickly only while the box is open
+            root.after(POLL_MS if self._visible.is_set() else REST_POLL_MS, self._poll)
 
-    def _show(self, t_hotkey: float | None, note: str = HINT, clear: bool = False) -> None:
-        root, entry = self._tk, self._entry
+    def _show(self, t_hotkey: float | None, note: str = "", clear: bool = False) -> None:
+        root = self._tk
         self._t_hotkey = t_hotkey
         self._cursor = len(self.history)
-        self._label.configure(text=note)
-        if clear:
-            entry.delete(0, "end")
         if not self._visible.is_set():
-            entry.delete(0, "end")
+            self._focused = False
+        self._label.configure(text=note or self._chip())
+        if clear or not self._visible.is_set():
+            self._set_text("")
+        if not self._visible.is_set():
             pointer = root.winfo_pointerxy()
             scale = max(1.0, root.winfo_fpixels("1i") / 96.0)  # 125-200 % displays (the process is DPI aware)
-            w, h = int(WIDTH * scale), int(72 * scale)
+            w, h = int(WIDTH * scale), int(96 * scale)
             screen = (0, 0, root.winfo_screenwidth(), root.winfo_screenheight())
             x, y = place(pointer, monitor_of(pointer, screen), (w, h))
-            root.geometry(f"{w}x{h}+{x}+{y}")  # "+-1200" is valid: a monitor left of the primary
+            root.geometry(f"+{x}+{y}")  # "+-1200" is valid: a monitor left of the primary; the size follows the text
             root.deiconify()
         root.lift()
         root.attributes("-topmost", True)
-        entry.focus_force()
+        self._entry.focus_force()
         self._visible.set()
         root.after(30, self._grab_focus)
+
+    def _chip(self) -> str:
+        try:
+            return self.chip() if self.chip is not None else ""
+        except Exception:
+            log.exception("the question box's status line failed")
+            return ""
 
     def _grab_focus(self) -> None:
         """Windows refuses focus to background processes unless asked this way."""
@@ -334,7 +414,7 @@ class QuestionBox:
             self._listening[0]()
             return "break"
         self._submit()
-        return None
+        return "break"  # (Text would add a new line)
 
     def _remember(self, question: str) -> None:
         if question and (not self.history or self.history[-1] != question):
@@ -342,7 +422,7 @@ class QuestionBox:
             del self.history[:-HISTORY_MAX]
 
     def _submit(self) -> None:
-        question = self._entry.get().strip()
+        question = self._text().strip()
         if not question:
             return
         self._remember(question)
@@ -352,14 +432,12 @@ class QuestionBox:
         except Exception:
             log.exception("asking the question failed")
 
-    def _browse(self, step: int) -> None:
+    def _browse(self, step: int) -> str:
+        """Up/Down: the previous/next question asked (instead of moving between wrapped lines)."""
         if not self.history:
-            return
-        entry = self._entry
+            return "break"
         if self._cursor == len(self.history):
-            self._draft = entry.get()
+            self._draft = self._text()
         self._cursor = max(0, min(len(self.history), self._cursor + step))
-        text = self.history[self._cursor] if self._cursor < len(self.history) else self._draft
-        entry.delete(0, "end")
-        entry.insert(0, text)
-        entry.icursor("end")
+        self._set_text(self.history[self._cursor] if self._cursor < len(self.history) else self._draft)
+        return "break"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from daemon.desktop import dialogs, llm_dialog, traygtk, traymenu, traywin32
+from daemon.desktop import dialogs, llm_dialog, setup_report, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
@@ -61,7 +61,8 @@ class TrayActions(Protocol):
     def accept_model_license(self) -> None: ...
     def use_model_folder(self, folder: Path) -> None: ...
     def cancel_download(self) -> None: ...
-    def check_setup(self) -> dialogs.Report: ...
+    def check_setup(self, progress: setup_report.Progress | None = None) -> setup_report.Report: ...
+    def engine_problems(self) -> dict[str, str]: ...
     def open_url(self, url: str) -> None: ...
 
 
@@ -79,7 +80,7 @@ class Tray:
         pick_file: Callable[[], Path | None] = dialogs.pick_audio_file,
         setup_llm: Callable[[llm_dialog.LLMSetupActions], object] = llm_dialog.ask_llm_setup,
         ask_model: Callable[..., dialogs.ModelChoice | None] = dialogs.ask_model_choice,
-        show_report: Callable[[Callable[[], dialogs.Report]], None] = dialogs.show_setup_report,
+        show_report: Callable[..., None] = setup_report.show_setup_report,
         refresh_s: float = REFRESH_S,
         on_end_session: Callable[[], None] | None = None,
     ) -> None:
@@ -122,7 +123,8 @@ class Tray:
             ask_by_voice=self._job(lambda: actions.ask_by_voice()),
             get_model=lambda: self._window("model-dialog", self._get_model),
             cancel_download=self._job(actions.cancel_download),
-            check_setup=lambda: self._window("setup-report", lambda: self._show_report(actions.check_setup)),
+            check_setup=lambda: self._window("setup-report", lambda: self._show_report(
+                actions.check_setup, self._report_fixes(), (("Open log", self.handlers.open_log),))),
         )
 
     # --- public API -------------------------------------------------------------------------------------------
@@ -161,11 +163,13 @@ class Tray:
         if icon is not None:
             icon.stop()
 
-    def notify(self, title: str, text: str, *, kind: str = "tray", tier: Tier | None = None) -> None:
+    def notify(self, title: str, text: str, *, kind: str = "tray", tier: Tier | None = None, sticky: bool = False,
+               actions: tuple[tuple[str, str], ...] = ()) -> None:
         """Show a desktop notification (thread-safe, never raises); logs it when it cannot be shown.
 
         On Linux VoxTray sends it on the session bus itself (desktop/notify_dbus.py: app name, one notification per
-        `kind`, the icon of `tier`); on Windows the tray icon's balloon/toast shows it."""
+        `kind`, the icon of `tier`, `sticky` ones stay, `actions` are buttons that run the menu's command of that
+        id); on Windows the tray icon's balloon/toast shows it (its text names the menu item instead)."""
         icon = self._icon
         if icon is None or self._stopping.is_set():
             log.info("notification (not shown, no tray): %s: %s", title, text)
@@ -174,8 +178,8 @@ class Tray:
             if self._dbus is None:
                 from daemon.desktop.notify_dbus import DbusNotifier
 
-                self._dbus = DbusNotifier()
-            self._dbus.send(kind, title, text, tier or self._bus.current.tier)
+                self._dbus = DbusNotifier(on_action=self._notification_action)
+            self._dbus.send(kind, title, text, tier or self._bus.current.tier, persistent=sticky, actions=actions)
             return
         if not getattr(icon, "HAS_NOTIFICATION", False):
             log.info("notification (not shown, no notification support): %s: %s", title, text)
@@ -184,6 +188,21 @@ class Tray:
             icon.notify(text, title)
         except Exception:
             log.exception("could not show the notification %r: %s", title, text)
+
+    def _report_fixes(self) -> dict[str, setup_report.Fix]:
+        """The check-up window's buttons: a failing check -> the menu command that fixes it."""
+        return {"XTTS model": ("Get the model…", self.handlers.get_model),
+                "remote LLM": ("Set up the LLM…", self.handlers.connect_bridge)}
+
+    def _notification_action(self, action: str) -> None:
+        """A notification's button was clicked: run the menu command it names."""
+        commands = {"get-model": self.handlers.get_model, "set-up-llm": self.handlers.connect_bridge}
+        command = commands.get(action)
+        if command is None:
+            log.warning("unknown notification action %r", action)
+            return
+        log.info("notification button: %s", action)
+        command()
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run a job on the action thread (menu commands never block the GUI loop)."""
@@ -272,7 +291,14 @@ class Tray:
         except Exception:
             log.exception("could not read the autostart state")
             autostart = self._model.autostart
-        return MenuModel(voices=voices, engine=self._settings().engine, autostart=autostart)
+        try:
+            unavailable = tuple(sorted(self._actions.engine_problems().items()))
+        except Exception:
+            log.exception("could not read which engines can speak")
+            unavailable = self._model.unavailable
+        s = self._settings()
+        hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("stop", s.hotkey_stop))
+        return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable)
 
     def _render_loop(self) -> None:
         while not self._stopping.is_set():
@@ -295,8 +321,8 @@ class Tray:
         if self._rendered.get("title") != title:
             icon.title = title
             self._rendered["title"] = title
-        lines = (traymenu.voice_line(s), traymenu.gpu_line(s), traymenu.llm_line(s))
-        menu_key = (lines, s.voice, s.hotkeys_paused, s.model_setup, traymenu.download_line(s), model)
+        menu_key = (traymenu.voice_line(s), traymenu.llm_line(s), s.tier_reason if s.tier is Tier.NONE else "",
+                    s.voice, s.activity, s.hotkeys_paused, s.model_setup, traymenu.download_line(s), model)
         if self._rendered.get("menu") != menu_key:
             self._model = model
             self.menu = traymenu.build_menu(s, model, self.handlers)
@@ -339,7 +365,10 @@ class Tray:
                 return ps.MenuItem(e.text, ps.Menu(*[item(x) for x in e.submenu]), enabled=e.enabled)
             checked = None if e.checked is None else (lambda _item, v=e.checked: v)
             action = e.action
-            return ps.MenuItem(e.text, (lambda: action()) if action else None, checked=checked, radio=e.radio,
+            text = e.text
+            if e.hint:  # Windows menus right-align what follows a tab (the accelerator column)
+                text = f"{text}\t{e.hint}" if self._win32() else f"{text}   ({e.hint})"
+            return ps.MenuItem(text, (lambda: action()) if action else None, checked=checked, radio=e.radio,
                                enabled=e.enabled and action is not None, default=e.default)
 
         return ps.Menu(*[item(e) for e in entries])

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 GET_MODEL_ITEM = f"{GET_MODEL}…"  # opens the licence dialog (desktop/dialogs.py)
 SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
+LINE_MAX = 48  # characters in a menu line: longer status/problem text is cut at a word (details: Check set-up)
 ENGINES: list[tuple[str, str]] = [
     ("auto", "Auto"),
     ("xtts", "XTTS clone"),
@@ -39,6 +40,7 @@ class Entry:
     enabled: bool = True
     default: bool = False
     submenu: tuple[Entry, ...] = field(default_factory=tuple)
+    hint: str = ""  # e.g. the hotkey, shown beside the text (tray.py lays it out per platform)
 
     @property
     def is_separator(self) -> bool:
@@ -55,6 +57,8 @@ class MenuModel:
     voices: tuple[str, ...] = ()
     engine: str = "auto"
     autostart: bool = False
+    hotkeys: tuple[tuple[str, str], ...] = ()  # (command, combo as typed in settings), e.g. ("ask", "ctrl+alt+space")
+    unavailable: tuple[tuple[str, str], ...] = ()  # (engine, why it cannot speak now), e.g. ("xtts", "not downloaded")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,32 @@ def same_voice(name: str, current: str) -> bool:
     return a.name == b.name or a.stem == b.stem
 
 
+def cap(text: str, limit: int = LINE_MAX) -> str:
+    """`text` within `limit` characters, cut at a word with "…" (never mid-word unless one word is that long)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:·—-(") + "…"
+
+
+def brief(headline: str, detail: str) -> str:
+    """A problem line: the headline with its detail when that fits whole, else a pointer to the details."""
+    line = f"{headline}: {detail}" if detail else headline
+    return line if len(line) <= LINE_MAX else f"{headline} (details…)"
+
+
+def key_hint(combo: str) -> str:
+    """A settings hotkey as menus show it: "ctrl+alt+space" -> "Ctrl+Alt+Space"."""
+    names = {"ctrl": "Ctrl", "alt": "Alt", "shift": "Shift", "win": "Win", "cmd": "Win", "super": "Win",
+             "esc": "Esc", "pgup": "PgUp", "pgdn": "PgDn"}
+    return "+".join(names.get(p.strip().lower(), p.strip().capitalize() if len(p.strip()) > 1 else p.strip().upper())
+                    for p in combo.split("+") if p.strip())
+
+
 def gpu_line(s: Status) -> str:
     if s.vram_free_mb is not None:
         total = f" / {s.vram_total_mb / 1024:.1f}" if s.vram_total_mb else ""
@@ -98,39 +128,74 @@ def gpu_line(s: Status) -> str:
 
 def llm_line(s: Status) -> str:
     if s.llm_ok is None:
-        state = "not configured" if not s.llm_url else "checking…"
+        state = "not set up" if not s.llm_url else "checking…"
     else:
         state = "reachable" if s.llm_ok else "unreachable"
     note = f" ({s.llm_note})" if s.llm_note and not s.llm_ok else ""
     return f"LLM: {state}{note}"
 
 
+def voice_name(s: Status) -> str:
+    """The voice the next sentence gets, in everyday words (the clone's name only when it is the clone)."""
+    if s.tier is Tier.XTTS:
+        return f"cloned voice · {Path(s.voice).stem}" if s.voice else "cloned voice"
+    return TIER_LABELS[s.tier]
+
+
 def voice_line(s: Status) -> str:
-    voice = f" · {s.voice}" if s.voice else ""
-    model = f" (model {s.model_state})" if s.tier is Tier.STARTING or s.model_state in ("loading", "failed") else ""
-    if s.model_setup:
-        model = f" (model {SETUP_WORDS.get(s.model_setup, s.model_setup)})"
-    return f"Voice: {TIER_LABELS[s.tier]}{voice}{model}"
+    """The menu's first line: which voice speaks the next sentence."""
+    if s.tier is Tier.STARTING:
+        model = SETUP_WORDS.get(s.model_setup, "") if s.model_setup else ""
+        return "Starting…" + (f" (cloned voice {model})" if model else "")
+    if s.tier is Tier.NONE:
+        return "Nothing can speak now"
+    return cap(f"Speaking with: {voice_name(s)}")
+
+
+def chip_text(s: Status) -> str:
+    """The question box's status line: is there an LLM to ask, and which voice answers."""
+    if not s.llm_url:
+        llm = "⚠ No LLM set up (right-click the tray icon > Set up the LLM…)"
+    elif s.llm_ok is False:
+        llm = "⚠ LLM unreachable: the answer may fail"
+    else:
+        llm = "LLM ready" if s.llm_ok else "LLM: checking…"
+    voice = "nothing can speak" if s.tier is Tier.NONE else "voice starting" if s.tier is Tier.STARTING \
+        else voice_name(s)
+    return f"{llm} · {voice}"
+
+
+def problem_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
+    """What stands in the way, each a click away from its fix or its details (Check set-up)."""
+    out: list[Entry] = []
+    if s.tier is Tier.NONE:
+        out.append(Entry(brief("⚠ Nothing can speak", s.tier_reason), action=h.check_setup))
+    if not s.llm_url:
+        out.append(Entry("⚠ No LLM set up: set it up…", action=h.connect_bridge))
+    elif s.llm_ok is False:
+        out.append(Entry(brief("⚠ LLM unreachable", s.llm_note), action=h.check_setup))
+    return tuple(out)
 
 
 def tooltip(s: Status) -> str:
-    """Short multi-line tooltip: engine and voice, free VRAM, LLM, last time to first audio."""
-    lines = [f"VoxTray: {TIER_LABELS[s.tier]}" + (f" · {s.voice}" if s.voice else "")]
-    if s.activity is not Activity.IDLE:
-        lines[0] += f" ({s.activity.value})"
+    """Short multi-line tooltip: engine and voice, free VRAM, LLM, last time to first audio; within TOOLTIP_MAX,
+    dropping whole lines from the end (never cut mid-word)."""
+    lines = [f"VoxTray: {voice_name(s)}" + (f" ({s.activity.value})" if s.activity is not Activity.IDLE else "")]
+    if s.setup_note:
+        lines.append(s.setup_note)
     if s.vram_free_mb is not None:
         lines.append(f"VRAM free: {s.vram_free_mb / 1024:.1f} GB")
     elif s.gpu_note:
         lines.append(f"GPU: {s.gpu_note}")
-    lines.append(llm_line(s))
-    if s.setup_note:
-        lines.insert(1, s.setup_note)
+    lines.append(cap(llm_line(s)))
     if s.last_first_audio_s is not None:
         lines.append(f"Hotkey to voice: {s.last_first_audio_s:.2f} s")
     if s.last_voice_s is not None:
         lines.append(f"End of speech → asked: {s.last_voice_s:.2f} s")
-    text = "\n".join(lines)
-    return text if len(text) <= TOOLTIP_MAX else text[: TOOLTIP_MAX - 1] + "…"
+    lines = [cap(line, TOOLTIP_MAX) for line in lines]
+    while len(lines) > 1 and len("\n".join(lines)) > TOOLTIP_MAX:
+        lines.pop()
+    return "\n".join(lines)
 
 
 def download_line(s: Status) -> str:
@@ -146,43 +211,49 @@ def download_line(s: Status) -> str:
 def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
     """What getting the cloned voice needs now: first in the menu, since nothing else gives that voice."""
     if s.model_setup == SETUP_DOWNLOADING:
-        return Entry(download_line(s), enabled=False), \
-            Entry("Cancel download", action=h.cancel_download), SEPARATOR
+        return Entry(download_line(s), enabled=False), Entry("Cancel download", action=h.cancel_download)
     if s.model_setup in (SETUP_NEEDED, SETUP_FAILED):
-        return Entry(GET_MODEL_ITEM, action=h.get_model), SEPARATOR
+        return (Entry(GET_MODEL_ITEM, action=h.get_model),)
     return ()
 
 
 def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
-    """The whole right-click menu for one snapshot."""
+    """The whole right-click menu for one snapshot: status and problems first, then the everyday commands."""
     voices = tuple(
         Entry(name, action=(lambda n=name: h.use_voice(n)), checked=same_voice(name, s.voice), radio=True)  # type: ignore[misc]
         for name in model.voices
     ) or (Entry("(no voices in voices/)", enabled=False),)
+    unavailable = dict(model.unavailable)
+    if "xtts" in unavailable and s.model_setup:  # the clearer reason: its model
+        unavailable["xtts"] = f"model {SETUP_WORDS.get(s.model_setup, s.model_setup)}"
     engines = tuple(
-        Entry(label, action=(lambda n=name: h.set_engine(n)), checked=model.engine == name, radio=True)  # type: ignore[misc]
+        Entry(label + (f" — {cap(unavailable[name], 32)}" if name in unavailable else ""),
+              action=(lambda n=name: h.set_engine(n)), checked=model.engine == name, radio=True,  # type: ignore[misc]
+              enabled=name not in unavailable or model.engine == name)
         for name, label in ENGINES
     )
+    keys = {command: key_hint(combo) for command, combo in model.hotkeys if combo}
+    speaking = s.activity in (Activity.SPEAKING, Activity.THINKING)
     return (
-        *setup_entries(s, h),
-        Entry("Ask…", action=h.ask, default=True),
-        Entry("Ask by voice", action=h.ask_by_voice),
-        Entry("Stop speaking", action=h.stop_speaking),
-        Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
-        Entry("Engine", submenu=engines),
-        SEPARATOR,
         Entry(voice_line(s), enabled=False),
-        Entry(gpu_line(s), enabled=False),
-        Entry(llm_line(s), enabled=False),
+        *setup_entries(s, h),  # the first command: what the welcome's button does, where notifications have none
+        *problem_entries(s, h),
         SEPARATOR,
+        Entry("Ask…", action=h.ask, default=True, hint=keys.get("ask", "")),
+        Entry("Ask by voice", action=h.ask_by_voice, hint=keys.get("talk", "")),
+        Entry("Stop speaking", action=h.stop_speaking, hint=keys.get("stop", ""), enabled=speaking),
+        Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
+        Entry("Voice engine", submenu=engines),
         Entry("New conversation", action=h.new_conversation),
-        Entry("Connect to Colab bridge…", action=h.connect_bridge),
-        Entry("Resume hotkeys" if s.hotkeys_paused else "Pause hotkeys", action=h.toggle_hotkeys),
         SEPARATOR,
-        Entry("Open settings", action=h.open_settings),
-        Entry("Open voices folder", action=h.open_voices_folder),
-        Entry("Open log", action=h.open_log),
+        Entry("Set up the LLM…", action=h.connect_bridge),
         Entry("Check set-up…", action=h.check_setup),
+        Entry("Resume hotkeys" if s.hotkeys_paused else "Pause hotkeys", action=h.toggle_hotkeys),
+        Entry("Files", submenu=(
+            Entry("Open settings", action=h.open_settings),
+            Entry("Open voices folder", action=h.open_voices_folder),
+            Entry("Open log", action=h.open_log),
+        )),
         SEPARATOR,
         Entry("Start at login", action=lambda: h.set_autostart(not model.autostart), checked=model.autostart),
         Entry("Quit", action=h.quit),

@@ -25,7 +25,7 @@ LICENSE_SUMMARY = (
     "model, and the speech it makes, for non-commercial purposes only: personal use, research, evaluation. Any "
     "commercial use (in a product or service that is sold or earns money, including the generated audio) needs a "
     "separate commercial licence from Coqui. If you share the model you must pass the licence on with it. The "
-    "model comes as it is, with no warranty. The full text is at https://coqui.ai/cpml; read it before accepting."
+    "model comes as it is, with no warranty. Read the full text (the link) before accepting."
 )
 
 MODEL_NAME = "XTTS v2"

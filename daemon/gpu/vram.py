@@ -235,7 +235,10 @@ class VramWatcher:
         return True
 
     def _no_gpu(self, why: str) -> bool:
-        log.info("%s: %s; XTTS runs on the CPU only if xtts_allow_cpu, else the other voices speak", NO_GPU_NOTE, why)
+        if self.settings.use_local_cloning:
+            log.info("%s: %s; XTTS runs on the CPU only if xtts_allow_cpu, else the other voices speak", NO_GPU_NOTE, why)
+        else:
+            log.info("%s: %s", NO_GPU_NOTE, why)
         self._available = False
         self._note = NO_GPU_NOTE
         self._reading = None
