@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -79,3 +82,60 @@ def test_no_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(PromptError, match="needs a desktop session"):
         QuestionBox(lambda q, t: None).start()
+
+
+def _height(display, wid: str) -> int:
+    out = display.xdotool("getwindowgeometry", "--shell", wid).stdout
+    return int(dict(line.split("=", 1) for line in out.split())["HEIGHT"])
+
+
+def test_a_long_question_wraps_and_the_box_grows_with_the_status_chip_under_it(ask_display, x11_artifacts) -> None:
+    got: queue.Queue = queue.Queue()
+    b = QuestionBox(lambda q, t: got.put(q), chip=lambda: "⚠ No LLM set up · system voice")
+    b.start()
+    try:
+        wid = open_and_find(b, ask_display)
+        one_line = _height(ask_display, wid)
+        shots = x11_artifacts / "box"
+        shots.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["import", "-display", ask_display.name, "-window", wid, str(shots / "box-empty.png")],
+                       check=True, timeout=30)
+        question = ("Could you explain, in two or three sentences, why the sky is blue during the day but red "
+                    "and orange at sunset, and whether the same happens on Mars?")
+        ask_display.xdotool("type", "--delay", "2", question)
+        time.sleep(0.3)
+        grown = _height(ask_display, wid)
+        subprocess.run(["import", "-display", ask_display.name, "-window", wid, str(shots / "box-long.png")],
+                       check=True, timeout=30)
+        assert grown > one_line + 20, f"the box did not grow with the text ({one_line} -> {grown} px)"
+        ask_display.xdotool("key", "Return")
+        assert got.get(timeout=5) == question, "the whole question, its start included, is asked"
+    finally:
+        b.stop()
+
+
+def test_the_box_closes_when_left_empty_and_stays_while_something_is_typed(box, ask_display) -> None:
+    b, got = box
+    other = subprocess.Popen([sys.executable, "-c", "import tkinter; t = tkinter.Tk(); t.title('Other app'); "
+                              "t.geometry('300x200+0+0'); t.mainloop()"], env=dict(os.environ, DISPLAY=ask_display.name))
+    try:
+        them = ask_display.find_window("Other app", timeout=15)
+        assert them
+        them = ask_display.xdotool("search", "--name", "Other app").stdout.split()[0]  # its top-level window
+        open_and_find(b, ask_display)
+        ask_display.xdotool("type", "--delay", "5", "half a question")
+        ask_display.xdotool("windowfocus", "--sync", them)  # the user clicks into another program
+        assert ask_display.xdotool("getwindowfocus").stdout.strip() == them
+        time.sleep(0.5)
+        assert b.is_open, "something is typed: the box stays"
+        open_and_find(b, ask_display)
+        ask_display.xdotool("key", "Escape")
+        assert ask_display.wait_gone(NAME)
+        open_and_find(b, ask_display)  # opens empty
+        time.sleep(0.5)  # (the box re-takes the focus 30 ms after opening: a person clicks away later than that)
+        ask_display.xdotool("windowfocus", "--sync", them)
+        assert ask_display.wait_gone(NAME, timeout=3), "left empty: the box closes"
+        assert got.empty()
+    finally:
+        other.kill()
+        other.wait()

@@ -19,7 +19,7 @@ from tests_win.winutil import child_env, log_text, read_pid, wait_for
 PYSTRAY_WM_NOTIFY = 0x0400 + 11  # pystray's tray callback message (WM_USER + 11)
 WM_RBUTTONUP = 0x0205
 WM_KEYDOWN, WM_KEYUP = 0x0100, 0x0101
-VK_RETURN, VK_UP = 0x0D, 0x26
+VK_RETURN, VK_UP, VK_DOWN = 0x0D, 0x26, 0x28
 
 
 
@@ -112,3 +112,16 @@ def choose(menu_hwnd: int, text: str) -> None:
         winutil.post(menu_hwnd, WM_KEYUP, VK_UP)
     winutil.post(menu_hwnd, WM_KEYDOWN, VK_RETURN)
     winutil.post(menu_hwnd, WM_KEYUP, VK_RETURN)
+
+
+def choose_in_submenu(menu_hwnd: int, submenu: str, index: int) -> None:
+    """Open the submenu called `submenu` with the keyboard (Enter on it selects its first item), go Down `index`
+    items, then Enter."""
+    choose(menu_hwnd, submenu)
+    sub = wait_for(lambda: [w for w in winutil.find(lambda w: w.cls == "#32768" and w.visible)
+                            if w.hwnd != menu_hwnd], 15, f"the {submenu} submenu to open")[0]
+    for _ in range(index):
+        winutil.post(sub.hwnd, WM_KEYDOWN, VK_DOWN)
+        winutil.post(sub.hwnd, WM_KEYUP, VK_DOWN)
+    winutil.post(sub.hwnd, WM_KEYDOWN, VK_RETURN)
+    winutil.post(sub.hwnd, WM_KEYUP, VK_RETURN)

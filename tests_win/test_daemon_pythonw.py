@@ -11,7 +11,7 @@ import numpy as np
 from daemon.desktop.icons import AMBER, GREY, RED
 from tests_win import daemon_proc, winutil
 from tests_win.conftest import ROOT
-from tests_win.daemon_proc import choose, open_menu, running
+from tests_win.daemon_proc import choose, choose_in_submenu, open_menu, running
 from tests_win.winutil import WM_CLOSE, WM_ENDSESSION, WM_QUERYENDSESSION, child_env, user32, wait_for
 
 
@@ -38,7 +38,7 @@ def box_text(hwnd: int) -> str:
 
 def test_menu_runs_open_settings_with_notepad_fallback_and_quit_stops_cleanly(tmp_path: Path) -> None:
     with running(tmp_path) as daemon:
-        choose(open_menu(daemon), "Open settings")
+        choose_in_submenu(open_menu(daemon), "Files", 0)  # Files > Open settings
         # No program owns .json on a fresh Windows: os.startfile fails, and the file opens in Notepad.
         notepad = wait_for(lambda: winutil.find(lambda w: "settings.json" in w.title and w.pid != daemon.pid
                                                 and w.visible), 30, "Notepad showing settings.json")[0]

@@ -4,7 +4,7 @@
     box.start(); box.open(); box.hide(); box.stop()   # open/hide/listen/...: any thread
 
 Enter asks (the box hides; `on_submit(question, t_hotkey)` runs on the Tk thread: keep it quick), Esc cancels,
-Up/Down recall earlier questions, Shift+Enter is a new line. The text wraps and the box grows up to MAX_LINES;
+Up/Down recall earlier questions, Shift+Enter is a new line. The text wraps and the box grows (desktop/askfield.py);
 the hint is a placeholder inside it; the status chip under it (`chip()`, read at each open) says whether the
 LLM and which voice are ready. Clicking elsewhere closes it unless something is typed. Asking by voice:
 `listen(t, on_enter, on_cancel)`, then `show_text` (heard so far), `finish` (asked: hide) or `note` (why not).
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from daemon.desktop.askfield import QuestionField
 from daemon.desktop.placement import force_foreground, monitor_of, place
 from daemon.errors import VoxTrayError
 
@@ -37,9 +38,8 @@ TITLE = "VoxTray — Ask"
 POLL_MS, REST_POLL_MS = 20, 200  # Windows only (see _start_waking); hotkey -> box: at most one REST_POLL_MS
 HISTORY_MAX = 50
 WIDTH = 480
-MAX_LINES = 4
-HINT = "Ask anything… (Enter asks, Esc cancels, Up: earlier questions)"
-PLACEHOLDER_FG, TEXT_FG, CHIP_FG = "#77767b", "#000000", "#5e5c64"
+HINT = "Ask anything… (Enter asks, Esc cancels)"
+CHIP_FG = "#5e5c64"
 LISTEN_NOTE = "Listening… speak now (Enter or a pause sends, Esc cancels)"
 _CONTROL = 0x0004  # Tk event.state: Control held (the same bit on X11 and Windows)
 
@@ -79,8 +79,8 @@ class QuestionBox:
         self._tk: Any = None
         self._entry: Any = None
         self._label: Any = None
-        self._placeholder = False  # the entry shows HINT (grey), not a question
-        self._focused = False  # the box had the keyboard since it was shown (a later FocusOut: the user left)
+        self._field: Any = None
+        self._shown_at = 0.0
         self._wake_r, self._wake_w = -1, None  # type: tuple[int, int | None]
         self._listening: tuple[Callable[[], None], Callable[[], None]] | None = None  # (on_enter, on_cancel)
 
@@ -178,7 +178,7 @@ class QuestionBox:
                 pass
             self._stop_waking(root)
             # Tcl objects must die on the thread that made them: drop every reference and collect here.
-            self._tk = self._entry = self._label = None
+            self._tk = self._entry = self._label = self._field = None
             del root
             gc.collect()
 
@@ -230,8 +230,8 @@ class QuestionBox:
         root.protocol("WM_DELETE_WINDOW", self._cancel)
         frame = tk.Frame(root, padx=10, pady=8)
         frame.pack(fill="both", expand=True)
-        entry = tk.Text(frame, font=("TkDefaultFont", 13), width=40, height=1, wrap="word", undo=True,
-                        relief="flat", highlightthickness=1, padx=6, pady=4)
+        field = self._field = QuestionField(frame, tk, HINT)
+        entry = field.widget
         entry.pack(fill="x")
         entry.bind("<Return>", self._enter)
         entry.bind("<KP_Enter>", self._enter)
@@ -239,77 +239,29 @@ class QuestionBox:
         entry.bind("<Escape>", lambda _e: self._cancel())
         entry.bind("<Up>", lambda _e: self._browse(-1))
         entry.bind("<Down>", lambda _e: self._browse(+1))
-        entry.bind("<KeyPress>", self._typed, add="+")
-        entry.bind("<<Modified>>", self._grow, add="+")
         root.bind("<FocusOut>", self._focus_out, add="+")
-        root.bind("<FocusIn>", lambda _e: setattr(self, "_focused", True), add="+")
         self._entry = entry
         label = tk.Label(frame, text="", anchor="w", font=("TkDefaultFont", 9), fg=CHIP_FG, justify="left",
                          wraplength=int(WIDTH * 0.9))
         label.pack(fill="x", pady=(6, 0))
         self._label = label
 
-    # ---- the text (a Text widget: wraps, grows) ------------------------------------------------------------
-    def _text(self) -> str:
-        return "" if self._placeholder else str(self._entry.get("1.0", "end-1c"))
-
-    def _set_text(self, text: str) -> None:
-        entry = self._entry
-        self._placeholder = False
-        entry.configure(fg=TEXT_FG)
-        entry.delete("1.0", "end")
-        entry.insert("1.0", text)
-        entry.mark_set("insert", "end-1c")
-        if not text:
-            self._show_placeholder()
-        self._grow()
-
-    def _show_placeholder(self) -> None:
-        entry = self._entry
-        entry.delete("1.0", "end")
-        entry.insert("1.0", HINT)
-        entry.configure(fg=PLACEHOLDER_FG)
-        entry.mark_set("insert", "1.0")
-        self._placeholder = True
-
-    def _typed(self, event: Any) -> None:
-        """The first character typed replaces the placeholder."""
-        if self._placeholder and ((event.char and event.char.isprintable()) or event.keysym == "BackSpace"):
-            self._placeholder = False
-            self._entry.delete("1.0", "end")
-            self._entry.configure(fg=TEXT_FG)
-        elif not self._placeholder and event.keysym in ("BackSpace", "Delete"):
-            self._entry.after_idle(self._empty_to_placeholder)
-
-    def _empty_to_placeholder(self) -> None:
-        if not self._placeholder and not self._text():
-            self._show_placeholder()
-
-    def _grow(self, _event: Any = None) -> None:
-        """One line per line of wrapped text, up to MAX_LINES (then it scrolls)."""
-        entry = self._entry
-        entry.edit_modified(False)
-        try:
-            lines = int(entry.count("1.0", "end", "displaylines")[0])
-        except Exception:
-            lines = 1
-        want = max(1, min(MAX_LINES, lines))
-        if int(entry.cget("height")) != want:
-            entry.configure(height=want)
-
     def _focus_out(self, _event: Any) -> None:
-        """Clicked elsewhere: close, unless something is typed or a question is being heard."""
+        """Clicked elsewhere: close soon, unless the focus is back in the box by then, something is typed or a
+        question is being heard."""
         root = self._tk
         if root is not None:
             root.after(150, self._close_if_left)
 
     def _close_if_left(self) -> None:
         root = self._tk
-        if root is None or not self._visible.is_set() or self._listening is not None or self._text().strip():
+        if root is None or not self._visible.is_set() or self._listening is not None or self._field.text().strip():
             return
-        if not self._focused:  # it never had the keyboard since it opened: a stale event, not the user leaving
+        settle = self._shown_at + 0.4 - time.monotonic()
+        if settle > 0:  # just opened: a FocusOut from the last hide may still be arriving; look again then
+            root.after(int(settle * 1000) + 1, self._close_if_left)
             return
-        if root.focus_get() is None:  # the focus went to another program (not a dialog of ours)
+        if root.focus_get() is None:  # the keyboard is in another program
             log.debug("question box left empty: closing")
             self._hide()
 
@@ -329,7 +281,7 @@ class QuestionBox:
                 self._show(t_hotkey, note, clear=True)
             elif verb == "text":
                 if self._listening is not None and self._entry is not None:
-                    self._set_text(arg)
+                    self._field.set(arg)
             elif verb == "note":
                 self._listening = None
                 if self._label is not None:
@@ -356,11 +308,10 @@ class QuestionBox:
         root = self._tk
         self._t_hotkey = t_hotkey
         self._cursor = len(self.history)
-        if not self._visible.is_set():
-            self._focused = False
+        self._shown_at = time.monotonic()
         self._label.configure(text=note or self._chip())
         if clear or not self._visible.is_set():
-            self._set_text("")
+            self._field.set("")
         if not self._visible.is_set():
             pointer = root.winfo_pointerxy()
             scale = max(1.0, root.winfo_fpixels("1i") / 96.0)  # 125-200 % displays (the process is DPI aware)
@@ -422,7 +373,7 @@ class QuestionBox:
             del self.history[:-HISTORY_MAX]
 
     def _submit(self) -> None:
-        question = self._text().strip()
+        question = self._field.text().strip()
         if not question:
             return
         self._remember(question)
@@ -437,7 +388,7 @@ class QuestionBox:
         if not self.history:
             return "break"
         if self._cursor == len(self.history):
-            self._draft = self._text()
+            self._draft = self._field.text()
         self._cursor = max(0, min(len(self.history), self._cursor + step))
-        self._set_text(self.history[self._cursor] if self._cursor < len(self.history) else self._draft)
+        self._field.set(self.history[self._cursor] if self._cursor < len(self.history) else self._draft)
         return "break"
