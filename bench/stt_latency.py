@@ -146,7 +146,10 @@ def one_run(rec: Recognizer, assistant: Assistant, speech: np.ndarray, mode: str
             sent.append(t.request if t is not None and t.request is not None else time.monotonic())
         done.set()
 
-    session = Listening(rec, source, mode=mode, pause_s=0.8, on_done=on_done)
+    defaults = Settings()
+    sentence_pause = 0.0 if mode == "toggle-fixed" else defaults.talk_sentence_pause_s
+    session = Listening(rec, source, mode="toggle" if mode.startswith("toggle") else mode,
+                        pause_s=defaults.talk_pause_s, sentence_pause_s=sentence_pause, on_done=on_done)
     session.start()
     t_end = source.time_of(lead + speech.size)
     if mode == "hold":
@@ -166,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--models", default="base,small")
-    ap.add_argument("--modes", default="toggle,hold")
+    ap.add_argument("--modes", default="toggle,toggle-fixed,hold",
+                    help="toggle: the product's end of speech (a finished sentence ends after talk_sentence_pause_s); "
+                    "toggle-fixed: always wait talk_pause_s (before); hold: release")
     ap.add_argument("--small", metavar="FOLDER", type=Path, help="a faster-whisper small model folder")
     ap.add_argument("--only", metavar="TEXT", default="", help="only the questions whose label starts with TEXT, e.g. \"5 s\"")
     ap.add_argument("--quick", action="store_true", help="base only, the ~3 s question, one toggle run (CI)")
@@ -205,26 +210,34 @@ def main(argv: list[str] | None = None) -> int:
                     rtfs.append(tr.rtf)
                     wers.append(word_error_rate(text, tr.text))
                 lat: dict[str, list[float]] = {}
+                ended: dict[str, list[str]] = {}
                 for mode in args.modes.split(","):
                     for _ in range(args.runs):
                         value, heard = one_run(rec, assistant, speech, mode, rng)
                         lat.setdefault(mode, []).append(value)
                         lat.setdefault(mode + " reused", []).append(float(heard.reused))
+                        ended.setdefault(mode, []).append(heard.ended_by)
                 row = (size, label, speech.size / RATE, statistics.median(rtfs), statistics.median(wers), lat)
                 rows.append(row)
                 print(f"  {label:15} {speech.size / RATE:5.1f} s  RTF {row[3]:.3f}  WER {row[4]:.0%}  " + "  ".join(
                     f"{m}: p50 {pct(v, 50):.2f} s p95 {pct(v, 95):.2f} s" for m, v in lat.items()
-                    if not m.endswith("reused")), flush=True)
+                    if not m.endswith("reused")) + f"  (ended by: {ended})", flush=True)
             rec.close()
     srv.stop()
     assistant.close()
     print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
+    both = "toggle" in args.modes.split(",") and "toggle-fixed" in args.modes.split(",")
     print("\n| model | question | speech | RTF (p50) | WER | " + " | ".join(
-        f"{m}: end of speech -> sent p50 / p95" for m in args.modes.split(",")) + " |")
-    print("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in args.modes.split(",")) + " |")
+        f"{m}: end of speech -> sent p50 / p95" for m in args.modes.split(","))
+        + (" | toggle / toggle-fixed (p50) |" if both else " |"))
+    print("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in args.modes.split(","))
+          + (" | --- |" if both else " |"))
     for size, label, secs, rtf, wer, lat in rows:
         cells = " | ".join(f"{pct(lat[m], 50):.2f} s / {pct(lat[m], 95):.2f} s" for m in args.modes.split(","))
-        print(f"| {size} | {label} | {secs:.1f} s | {rtf:.3f} | {wer:.0%} | {cells} |")
+        ratio = ""
+        if "toggle" in lat and "toggle-fixed" in lat:
+            ratio = f" | {pct(lat['toggle'], 50) / pct(lat['toggle-fixed'], 50):.2f}x"
+        print(f"| {size} | {label} | {secs:.1f} s | {rtf:.3f} | {wer:.0%} | {cells}{ratio} |")
     return 0
 
 

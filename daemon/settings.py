@@ -118,6 +118,10 @@ class Settings(BaseModel):
     talk_pause_s: float = Field(
         0.8, ge=0.2, le=5.0, description="In toggle mode, this much silence after speech sends the question."
     )
+    talk_sentence_pause_s: float = Field(
+        0.3, ge=0.0, le=5.0, description="In toggle mode, when what was heard is a finished sentence (ends with . ? "
+        "!), this much silence sends it (0 = always wait talk_pause_s)."
+    )
     talk_max_s: float = Field(30.0, ge=2.0, le=120.0, description="Longest spoken question; listening stops then.")
     talk_no_speech_s: float = Field(
         8.0, ge=1.0, le=60.0, description="In toggle mode, listening stops when no speech starts within this time."

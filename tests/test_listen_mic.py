@@ -16,7 +16,7 @@ from daemon.errors import AudioDeviceError
 from daemon.listen import RATE
 from daemon.listen.mic import Microphone, resolve_input_device
 from daemon.listen.recognizer import decode_file
-from daemon.listen.session import Listening
+from daemon.listen.session import Listening, finished_sentence
 from daemon.listen.talk import VoiceAsk
 from daemon.listen.vad import SpeechDetector, load_model
 from daemon.settings import Settings
@@ -45,9 +45,9 @@ def test_streaming_vad_scores_frames_as_the_whole_recording_does(ljspeech: Path)
     assert vad.silence_s > 0.6 and not vad.speaking
 
 
-def listen(recognizer, mode: str, **kw):  # type: ignore[no-untyped-def]
+def listen(recognizer, mode: str, pause_s: float = 0.8, **kw):  # type: ignore[no-untyped-def]
     mic = Microphone("voxtray_mic")
-    session = Listening(recognizer, mic, mode=mode, pause_s=0.8, **kw)
+    session = Listening(recognizer, mic, mode=mode, pause_s=pause_s, **kw)
     session.start()
     assert mic.live.wait(5), "the virtual microphone delivered no audio"
     return session, mic
@@ -66,6 +66,27 @@ def test_toggle_mode_ends_by_itself_at_the_pause_after_speech(alsa_capture, reco
     assert 4.5 < heard.speech_s < 6.5 and heard.audio_s > heard.speech_s
     assert heard.t_speech_end is not None and heard.t_ready is not None and heard.latency_s is not None
     assert heard.t_ready - heard.t_speech_end >= 0
+
+
+def test_a_finished_sentence_ends_sooner_than_the_pause_and_an_unfinished_one_waits(
+        alsa_capture, recognizer, tmp_path: Path) -> None:
+    """Toggle mode, the real microphone path: a spoken question that Whisper reads as finished ("...?") is sent
+    after talk_sentence_pause_s of silence, long before talk_pause_s (4 s here, so that a slow machine cannot let
+    the long pause win the race); a half sentence waits the whole pause."""
+    wav = espeak_wav(QUESTION, tmp_path / "q.wav")
+    session, _mic = listen(recognizer, "toggle", pause_s=4.0, sentence_pause_s=0.3, partial_pause_s=0.15)
+    player = alsa_capture.speak_into_mic(wav)
+    try:
+        heard = session.wait(20)
+    finally:
+        player.wait(10)
+    assert heard is not None and heard.ended_by == "sentence", heard
+    assert heard.latency_s is not None and heard.latency_s < 4.0, "sent before the long pause was over"
+    assert heard.reused and word_error_rate(QUESTION, heard.text) < 0.2, heard.text
+    assert finished_sentence(heard.text)
+    assert not finished_sentence("How long should I boil"), "no final punctuation: not finished"
+    assert not finished_sentence("So I was thinking..."), "an ellipsis trails off: not finished"
+    assert not finished_sentence("Yes."), "too short to be sure"
 
 
 def test_hold_mode_keeps_listening_through_pauses_until_released(alsa_capture, recognizer, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@
     session.cancel()            # Esc: nothing is asked
     heard = session.wait(10.0)  # the Heard result (also passed to on_done)
 
-Toggle mode ends by itself after `pause_s` of silence following speech (or with no speech within `no_speech_s`);
-hold mode ends on finish(). Both end at `max_s`.
+Toggle mode ends by itself after `pause_s` of silence following speech (or with no speech within `no_speech_s`),
+sooner (`sentence_pause_s`) when what was heard up to the pause is a finished sentence (the recognition of it
+ends with ". ? !"): most questions end there, and the user does not wait out the long pause meant for someone
+thinking mid-sentence. Hold mode ends on finish(). Both end at `max_s`.
 
 Latency: Whisper's encoder always sees a 30 s window, so each recognition costs about the same whatever the
 length. So the recogniser is run once per pause in the speech (after `partial_pause_s` of silence): the result is
@@ -52,7 +54,7 @@ class Heard:
 
     text: str = ""
     language: str = ""
-    ended_by: str = ""  # release | press | enter | pause | max | no-speech | cancel | error
+    ended_by: str = ""  # release | press | enter | pause | sentence | max | no-speech | cancel | error
     t_start: float = 0.0
     t_speech_end: float | None = None  # the release / press / Enter, or (pause) when the last speech arrived
     t_ready: float | None = None  # the final transcript was ready
@@ -82,6 +84,7 @@ class Listening:
 
     def __init__(self, recognizer: Recognizer, source: AudioSource, *, mode: str = "toggle", pause_s: float = 0.8,
                  max_s: float = 30.0, no_speech_s: float = 8.0, partial_pause_s: float = 0.15,
+                 sentence_pause_s: float = 0.0,
                  on_partial: Callable[[str], None] | None = None, on_done: Callable[[Heard], None] | None = None,
                  keep_audio: bool = False, vad: SpeechDetector | None = None) -> None:
         self.recognizer = recognizer
@@ -91,6 +94,7 @@ class Listening:
         self.max_s = max_s
         self.no_speech_s = no_speech_s
         self.partial_pause_s = partial_pause_s
+        self.sentence_pause_s = sentence_pause_s  # 0: off
         self.on_partial = on_partial
         self.on_done = on_done
         self.keep_audio = keep_audio
@@ -184,7 +188,8 @@ class Listening:
                 if text and text != shown:
                     shown = text
                     self.on_partial(text)
-            ended = self._ending(vad, now, heard, t_last_speech)
+            ended = self._ending(vad, now, heard, t_last_speech) or self._sentence_done(vad, pending, heard,
+                                                                                        t_last_speech)
             if ended:
                 break
         self._ended = True
@@ -211,6 +216,18 @@ class Listening:
         if self.keep_audio:
             heard.audio = self._audio()
 
+    def _sentence_done(self, vad: SpeechDetector, pending: _Pending | None, heard: Heard,
+                       t_last_speech: float | None) -> bool:
+        """Toggle mode: a pause of `sentence_pause_s` after a finished sentence, recognised up to its last word."""
+        if (self.mode != "toggle" or not self.sentence_pause_s or pending is None or not pending.future.done()
+                or vad.speaking or not vad.heard_speech or vad.silence_s < self.sentence_pause_s
+                or pending.covered < (vad.speech_end_sample or 0)):
+            return False
+        if not finished_sentence(_text(pending.future)):
+            return False
+        heard.ended_by, heard.t_speech_end = "sentence", t_last_speech
+        return True
+
     def _ending(self, vad: SpeechDetector, now: float, heard: Heard, t_last_speech: float | None) -> bool:
         if self._finish is not None:
             heard.ended_by, heard.t_speech_end = self._finish
@@ -227,6 +244,15 @@ class Listening:
             heard.ended_by, heard.t_speech_end = "no-speech", now
             return True
         return False
+
+
+FINISHED = (".", "?", "!", "。", "？", "！")
+
+
+def finished_sentence(text: str) -> bool:
+    """Whether a recognition reads as a finished sentence: ends with . ? ! (not "..."), at least three words."""
+    text = text.strip()
+    return len(text.split()) >= 3 and text.endswith(FINISHED) and not text.endswith(("...", "…"))
 
 
 def _text(future: Future[Transcript]) -> str:

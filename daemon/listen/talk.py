@@ -127,6 +127,7 @@ class VoiceAsk:
                 source = self.microphone()
                 session = Listening(
                     self.recognizer, source, mode=mode or self.mode, pause_s=self.settings.talk_pause_s,
+                    sentence_pause_s=self.settings.talk_sentence_pause_s,
                     max_s=self.settings.talk_max_s, no_speech_s=self.settings.talk_no_speech_s,
                     on_partial=self._partial, on_done=self._done, keep_audio=self.settings.talk_debug_audio,
                 )
