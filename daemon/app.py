@@ -70,6 +70,7 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     else:
         status.update(model_state="disabled")
     speech.router.start_watch()  # the tray shows the voice the next sentence would get, always
+    shutdown.add("tier on reload", live.subscribe(lambda *_: speech.router.readiness_changed()))
     client = CurrentClient(live)
     health = HealthPoller(client, status, interval_s=lambda: live().llm_health_interval_s)
     if s.remote_llm_url:

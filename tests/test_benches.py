@@ -18,6 +18,7 @@ HELPERS = {"faulty_llm"}  # not a bench: the soak's LLM child (tested below as t
 
 # script -> (a line its quick run must print, timeout s)
 QUICK = {
+    "idle": ("| **all the daemon's threads** |", 90),
     "pipeline_latency": ('"bench": "first_fragment"', 60),
     "soak": ("soak passed", 90),
     "stt_latency": ("| base | ~3 s (LJ) |", 120),
@@ -67,3 +68,13 @@ def test_the_faulty_llm_child_serves_both_protocols_and_obeys_stdin() -> None:
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0 and len(lines) == 2, proc.stdout + proc.stderr
     assert set(json.loads(lines[0])) == {"ollama", "openai"} and lines[1] == "ok"
+
+
+@pytest.mark.slow
+def test_the_daemon_is_quiet_at_rest() -> None:
+    """#22's guard: the running daemon (headless: its speech stack, router prober and tier watcher, LLM health
+    poller, assistant) wakes its threads fewer than 5 times a second in all while nobody asks (bench/idle.py)."""
+    done = subprocess.run([sys.executable, str(BENCH / "idle.py"), "--settle", "6", "--seconds", "8",
+                           "--max-wakeups", "5"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| **all the daemon's threads** |" in done.stdout

@@ -70,7 +70,7 @@ def test_get_the_cloned_voice_opens_the_licence_dialog_and_accept_or_cancel_reac
     wait_for(lambda: menu_has(tray_child, GET_MODEL_ITEM), 10, "the menu to offer getting the model")
     tray_child.send("invoke", path=[GET_MODEL_ITEM])
     wid = wait_for(lambda: window(x11, MODEL_TITLE), 20, "the licence dialog")
-    x11.screenshot(x11_artifacts / "tray" / "licence-dialog.png")
+    x11.run("import", "-window", wid, str(x11_artifacts / "tray" / "licence-dialog.png"))  # the window alone
     screen_w = int(x11.xdotool("getdisplaygeometry").split()[0])
     geometry = x11.xdotool("getwindowgeometry", "--shell", wid)
     g = dict(line.split("=", 1) for line in geometry.split())
@@ -100,7 +100,7 @@ def test_check_set_up_opens_a_window_that_runs_the_checks_off_the_gui_thread(
     tray_child.expect(event="done", op="invoke")
     assert len(windows(x11, REPORT_TITLE)) == 1
     time.sleep(1.0)  # the (stand-in) checks take 0.4 s: the checklist is shown
-    x11.screenshot(x11_artifacts / "tray" / "check-set-up.png")
+    x11.run("import", "-window", window(x11, REPORT_TITLE) or "root", str(x11_artifacts / "tray" / "check-set-up.png"))
     press(x11, REPORT_TITLE, "alt+g")  # the failing model check's button: "Get the model…" opens the licence dialog
     wait_for(lambda: window(x11, MODEL_TITLE), 20, "the licence dialog, from the check-up window's fix button")
     press(x11, MODEL_TITLE, "Escape")

@@ -176,8 +176,9 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
     assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
     x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
-    wait_for(lambda: len(popup_windows(x11)) > 0, 10, "the GTK menu popup to be mapped")
+    popup = wait_for(lambda: popup_windows(x11), 10, "the GTK menu popup to be mapped")[0]
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
+    x11.run("import", "-window", str(popup), str(x11_artifacts / "tray" / "menu.png"))  # the menu alone (docs)
     # keyboard through the real GTK menu (greyed lines are skipped): Down x4 = the LLM problem, Ask…, Ask by voice,
     # Voices; Right opens it on alice, Down = bob, Return clicks
     for key in ("Down", "Down", "Down", "Down", "Right", "Down", "Return"):

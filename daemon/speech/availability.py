@@ -2,7 +2,9 @@
 
 - `usable(name)`: switched on, not down (its breaker, speech/health.py), ready, GPU headroom, fast enough;
 - a prober worker brings a down engine back once its backoff has passed and a probe succeeds;
-- the tier watcher (a worker) publishes the tier the next sentence would get, at once and whenever readiness changes.
+- the tier watcher (a worker) publishes the tier the next sentence would get, at once and whenever readiness changes:
+  woken by every Status change (XTTS loaded or unloaded, VRAM readings, the model's set-up), a breaker tripping or
+  healing, and `readiness_changed()` (a settings reload); otherwise it looks again only every WATCH_S.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from collections.abc import Callable
 
 from daemon.speech.engines.base import Engine
 from daemon.speech.health import Breaker, RtfTracker
-from daemon.status import StatusBus, Tier
+from daemon.status import Status, StatusBus, Tier
 from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
-WATCH_S = 0.25  # how often the tier watcher re-reads readiness (cheap flags: engine.ready(), GPU headroom)
+WATCH_S = 2.0  # a safety net: readiness changes wake the watcher at once (status changes, probes, trips, reloads)
 
 Preview = Callable[[], tuple[str | None, str]]  # the engine the next utterance would get, and why
 
@@ -51,6 +53,7 @@ class Availability:
         self._watcher: Worker | None = None
         self._watch_args: tuple[Callable[[], list[str]], Preview] | None = None
         self._first_probes_done = False
+        self._unsubscribe: Callable[[], None] | None = None
 
     @property
     def watching(self) -> bool:
@@ -111,7 +114,16 @@ class Availability:
                 return
             self._watch_args = (order, preview)
             self._watcher = Worker("tier-watch", self._watch_step, retry_s=1.0)  # a failing step: logged, retried
+        self._unsubscribe = self.status.subscribe(self._on_status)
         self._watcher.start()
+
+    def _on_status(self, old: Status, new: Status) -> None:
+        if (old.tier, old.tier_reason) == (new.tier, new.tier_reason):  # not the watcher's own publication
+            self._poke()
+
+    def readiness_changed(self) -> None:
+        """Something the tier depends on changed (e.g. settings): publish the tier again now."""
+        self._poke()
 
     def _poke(self) -> None:
         """Readiness changed: the watcher re-reads it now."""
@@ -190,6 +202,8 @@ class Availability:
         with self._lock:
             self._closed = True
             watcher = self._watcher
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         for worker in (self._prober, watcher):
             if worker is not None:
                 worker.stop()

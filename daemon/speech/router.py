@@ -187,6 +187,10 @@ class Router:
         """Keep the tray's tier true: the tier `preview()` names, at once and whenever readiness changes."""
         self.availability.start_watch(self.order, self.preview)
 
+    def readiness_changed(self) -> None:
+        """Settings (engine, order, cloning) changed: the tier watcher publishes the tier again now."""
+        self.availability.readiness_changed()
+
     # ----- speaking -----
     def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag) -> str:
         """Speak one sentence on the utterance's engine, failing over as needed; returns the engine's name.
