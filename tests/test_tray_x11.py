@@ -177,6 +177,8 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
     x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
     popup = wait_for(lambda: popup_windows(x11), 10, "the GTK menu popup to be mapped")[0]
+    classes = x11.run("xprop", "-id", str(popup), "WM_CLASS", check=False).stdout
+    assert '= "voxtray", "Vox' in classes, f"GTK names the windows after VoxTray, not __main__.py: {classes}"
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
     x11.run("import", "-window", str(popup), str(x11_artifacts / "tray" / "menu.png"))  # the menu alone (docs)
     # keyboard through the real GTK menu (greyed lines are skipped): Down x4 = the LLM problem, Ask…, Ask by voice,

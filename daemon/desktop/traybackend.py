@@ -64,9 +64,27 @@ def select_backend() -> str:
 def load_pystray() -> Any:
     """Import pystray with a backend that works here."""
     select_backend()
+    if sys.platform != "win32":
+        name_the_app()
     import pystray
 
     return pystray
+
+
+def name_the_app() -> None:
+    """GTK names its windows after the program: "voxtray" (WM_CLASS voxtray/Voxtray) rather than "__main__.py",
+    so window managers, panels and notification centres can tell it apart. Before GTK opens the display."""
+    try:
+        import gi
+
+        gi.require_version("Gdk", "3.0")
+        from gi.repository import Gdk, GLib
+
+        GLib.set_prgname("voxtray")
+        GLib.set_application_name("VoxTray")
+        Gdk.set_program_class("VoxTray")
+    except Exception as exc:  # no PyGObject (another backend): nothing to name
+        log.debug("could not name the application for GTK: %s", exc)
 
 
 def icon_size() -> int:
