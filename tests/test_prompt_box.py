@@ -6,8 +6,10 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +141,27 @@ def test_the_box_closes_when_left_empty_and_stays_while_something_is_typed(box, 
     finally:
         other.kill()
         other.wait()
+
+
+def test_the_hidden_box_sleeps_and_opens_at_once(box, ask_display) -> None:
+    """#22: the box's Tk thread does not poll while hidden (a loopback connection Tcl watches wakes it), and a
+    request still reaches it at once."""
+    b, _got = box
+    open_and_find(b, ask_display)
+    b.hide()
+    assert ask_display.wait_gone(NAME)
+    time.sleep(0.5)
+    tid = next(t.native_id for t in threading.enumerate() if t.name == "question-box")
+
+    def switches() -> int:
+        status = Path(f"/proc/self/task/{tid}/status").read_text().splitlines()
+        return sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+
+    before = switches()
+    time.sleep(3.0)
+    assert switches() - before <= 2, "the hidden box's thread woke up while nothing was asked of it"
+    t0 = time.monotonic()
+    b.open()
+    while not b.is_open and time.monotonic() - t0 < 2:
+        time.sleep(0.001)
+    assert b.is_open and time.monotonic() - t0 < 0.2, "the box opens at once, not at the next poll"

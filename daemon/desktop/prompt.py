@@ -11,15 +11,14 @@ LLM and which voice are ready. Clicking elsewhere closes it unless something is 
 Title TITLE, so tests and window managers find it; it keeps a thin title bar: X11 window managers give no
 keyboard focus to a window without one, and Windows' foreground rules need a real top-level window.
 
-Tk is only touched on its own thread: other threads queue requests and wake it (tkinter hands a Tcl call from
-another thread to the Tk thread), so nothing polls while the box waits.
+Tk is only touched on its own thread: other threads queue requests and wake it through a loopback connection
+that Tcl watches (desktop/tkwake.py), so nothing polls while the box waits.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import os
 import queue
 import sys
 import threading
@@ -30,12 +29,13 @@ from typing import Any, TypeVar
 
 from daemon.desktop.askfield import QuestionField
 from daemon.desktop.placement import force_foreground, monitor_of, place
+from daemon.desktop.tkwake import TkWaker
 from daemon.errors import VoxTrayError
 
 log = logging.getLogger(__name__)
 
 TITLE = "VoxTray — Ask"
-POLL_MS, REST_POLL_MS = 20, 200  # Windows only (see _start_waking); hotkey -> box: at most one REST_POLL_MS
+POLL_MS, REST_POLL_MS = 20, 200  # only without a waker (see _start_waking)
 HISTORY_MAX = 50
 WIDTH = 480
 HINT = "Ask anything… (Enter asks, Esc cancels)"
@@ -81,7 +81,7 @@ class QuestionBox:
         self._label: Any = None
         self._field: Any = None
         self._shown_at = 0.0
-        self._wake_r, self._wake_w = -1, None  # type: tuple[int, int | None]
+        self._waker: TkWaker | None = None
         self._listening: tuple[Callable[[], None], Callable[[], None]] | None = None  # (on_enter, on_cancel)
 
     # ---- public (any thread) -----------------------------------------------------------------------
@@ -141,15 +141,11 @@ class QuestionBox:
         return future.result(timeout)
 
     def _post(self, verb: str, arg: Any) -> None:
-        """Queue a request for the Tk thread and wake it (never a Tcl call from this thread: with several Tk
-        interpreters in one process's life, tkinter's cross-thread hand-over can hang the caller)."""
+        """Queue a request for the Tk thread and wake it."""
         self._requests.put((verb, arg))
-        wake = self._wake_w
-        if wake is not None:
-            try:
-                os.write(wake, b"!")
-            except OSError:  # full (the Tk thread is already due to read) or closed (quitting)
-                pass
+        waker = self._waker
+        if waker is not None:
+            waker.wake()  # (before Tk is up, _run looks at the queue once it is)
 
     # ---- Tk thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -183,37 +179,17 @@ class QuestionBox:
             gc.collect()
 
     def _start_waking(self, root: Any) -> None:
-        """Unix: a pipe whose read end Tk watches, so a request wakes the Tk thread at once and nothing polls at
-        rest. Windows (Tk has no file handlers there): look at the queue every POLL_MS while the box is open,
-        every REST_POLL_MS while it is hidden."""
-        if hasattr(root, "createfilehandler") and sys.platform != "win32":
-            read, write = os.pipe()
-            os.set_blocking(read, False)
-            os.set_blocking(write, False)
-            self._wake_r, self._wake_w = read, write
-            import tkinter
-
-            root.createfilehandler(read, tkinter.READABLE, lambda *_a: self._drain_wake())
+        """Requests wake the Tk thread at once (desktop/tkwake.py); nothing polls while the box waits."""
+        try:
+            self._waker = TkWaker(root, self._poll)
+        except Exception as exc:  # no loopback socket (very locked-down machine): look at the queue regularly
+            log.warning("the question box polls its requests (%s)", exc)
         root.after_idle(self._poll)  # anything queued before Tk was up
 
-    def _drain_wake(self) -> None:
-        try:
-            while os.read(self._wake_r, 512):
-                pass
-        except (BlockingIOError, OSError):
-            pass
-        self._poll()
-
     def _stop_waking(self, root: Any) -> None:
-        read, write, self._wake_r, self._wake_w = self._wake_r, self._wake_w, -1, None
-        if read >= 0:
-            try:
-                root.deletefilehandler(read)
-            except Exception:
-                pass
-            os.close(read)
-        if write is not None:
-            os.close(write)
+        waker, self._waker = self._waker, None
+        if waker is not None:
+            waker.close()
 
     def _build(self, root: Any, tk: Any) -> None:
         root.withdraw()
@@ -301,7 +277,7 @@ class QuestionBox:
             elif verb == "quit":
                 root.quit()
                 return
-        if self._wake_w is None:  # no pipe (Windows): poll, quickly only while the box is open
+        if self._waker is None:  # no waker: poll, quickly only while the box is open
             root.after(POLL_MS if self._visible.is_set() else REST_POLL_MS, self._poll)
 
     def _show(self, t_hotkey: float | None, note: str = "", clear: bool = False) -> None:
