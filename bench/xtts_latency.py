@@ -340,9 +340,23 @@ def main() -> int:
                     "stock": r["stock"], "voxtray": r["voxtray"], "snr_db": r["snr_db"],
                     "snr_db_worst_sentence": r["snr_db_worst_sentence"], "stock_snr_db": r["stock_snr_db"]}
             print(json.dumps(line))
+    print_budget()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def print_budget() -> None:
+    """The per-sentence audio-token budget (speech/xtts/budget.py): the longest a sentence can run when XTTS misses
+    its stop token, before (the model's 605-token cap) and now."""
+    from daemon.speech.xtts.budget import audio_token_budget, seconds
+
+    cap = 605  # XTTS v2's gpt_max_audio_tokens
+    print("\n| sentence (real XTTS v2: cap 605 tokens) | worst case before | worst case now | ratio |\n| --- | --- | --- | --- |")
+    for lang, text in [("en", "OK."), ("en", "Yes, of course."), *(("en", t) for t in REPLY[:2]),
+                       ("fr", "D'accord, je vais vous expliquer cela simplement."), ("zh", "好的，我来简单地解释一下。")]:
+        budget = audio_token_budget(text, lang, cap)
+        print(f"| {lang}: {text} | {seconds(cap):.1f} s | {seconds(budget):.1f} s | {budget / cap:.2f}x |")
 
 
 if __name__ == "__main__":

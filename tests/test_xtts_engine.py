@@ -15,7 +15,10 @@ import pytest
 
 from daemon.errors import EngineUnavailableError
 from daemon.settings import Settings
+from daemon.speech.xtts import budget as budget_mod
 from daemon.speech.xtts import model as xtts_model
+from daemon.speech.xtts.budget import audio_token_budget
+from daemon.speech.xtts.budget import seconds as budget_seconds
 from daemon.speech.xtts.engine import XttsEngine
 from daemon.status import StatusBus
 from daemon.voices import VoiceRef
@@ -84,6 +87,30 @@ def test_interrupt_stops_the_sentence_being_made_and_the_next_one_speaks(xtts_se
     assert 0 < got < full and engine.last_stats[-1].cancelled
     assert engine.last_stats[-1].tokens < xtts_settings.xtts_first_chunk_tokens * 2
     assert sum(c.size for c in engine.stream("Next one.", voice)) > 0, "the flag does not stick"
+
+
+def test_a_short_sentence_that_never_stops_is_cut_to_its_budget(xtts_settings: Settings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """#20: babble is made, not imagined. The stop token is made unreachable (as when XTTS misses it), so the GPT
+    would run to the model's cap; the engine cuts the sentence at the budget of its text instead."""
+    longer = audio_token_budget("A sentence of a fair length, with a clause or two in it.", "en", 605)
+    assert audio_token_budget("OK.", "en", 605) < longer < 605, "longer text, larger budget, under the model's cap"
+    assert audio_token_budget("这是一个很长的中文句子", "zh", 605) > audio_token_budget("This is a long one", "en", 605)
+    engine = XttsEngine(xtts_settings)
+    engine.load()
+    model = engine._model().model
+    monkeypatch.setattr(model.gpt, "stop_audio_token", -1)  # never sampled: no stop, as in a babbling sentence
+    cap = int(model.gpt.max_gen_mel_tokens)  # what it would babble to (13 in this tiny model; 605 = 28 s in XTTS v2)
+    # the tiny model's cap is below any real budget: scale the reading rate so that the budget of "OK." is too
+    monkeypatch.setattr(budget_mod, "SLOW_CHARS_PER_S", 40.0)
+    monkeypatch.setattr(budget_mod, "LEAD_S", 0.2)
+    monkeypatch.setattr(budget_mod, "MIN_TOKENS", 1)
+    voice = VoiceRef("lj", xtts_settings.reference_path)
+    engine.begin_utterance()
+    samples = sum(c.size for c in engine.stream("OK.", voice))
+    budget = audio_token_budget("OK.", "en", cap)
+    assert engine.last_stats[-1].tokens == budget < cap, (engine.last_stats[-1].tokens, budget, cap)
+    assert samples / engine.sample_rate < budget_seconds(budget) + 0.5, "the audio is as long as the budget"
 
 
 def _first_chunk(engine: XttsEngine, text: str, voice: VoiceRef) -> np.ndarray:

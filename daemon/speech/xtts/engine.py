@@ -24,6 +24,8 @@ from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
 from daemon.speech.xtts import model as xtts_model
 from daemon.speech.xtts import stream as xtts_stream
+from daemon.speech.xtts.budget import audio_token_budget
+from daemon.speech.xtts.budget import seconds as budget_seconds
 from daemon.speech.xtts.latents import LatentCache, Latents
 from daemon.status import StatusBus, Tier
 from daemon.voices import VoiceRef
@@ -239,9 +241,10 @@ class XttsEngine(Engine):
                 return
             stats = xtts_stream.SentenceStats()
             self.last_stats.append(stats)
+            budget = audio_token_budget(part, lang, int(loaded.model.gpt.max_gen_mel_tokens))
             gen = xtts_stream.stream_sentence(
                 loaded, part, lang, lat.gpt_cond_latent, lat.speaker_embedding, schedule.sizes(first and i == 0),
-                should_stop=self._interrupt.is_set, stats=stats, **self._options(),
+                should_stop=self._interrupt.is_set, stats=stats, max_tokens=budget, **self._options(),
             )
             try:
                 while True:
@@ -260,6 +263,9 @@ class XttsEngine(Engine):
                 gen.close()
             if stats.cancelled:
                 return
+            if stats.tokens >= budget:  # no stop token within the budget: the rest would have been babble
+                log.info("XTTS sentence cut at its budget of %d audio tokens (%.1f s, %d characters)", budget,
+                         budget_seconds(budget), len(part))
             joiner.end_part()
         tail = joiner.finish()
         if tail.size:
