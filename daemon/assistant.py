@@ -42,7 +42,7 @@ from daemon.speech.clean import unspeakable_reason
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
-from daemon.worker import Worker
+from daemon.worker import Worker, queued
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +160,7 @@ class Assistant:
 
     def _step(self) -> float | None:
         """Answer the queued questions in order, then sleep until `ask` wakes the worker."""
-        while not self._worker.stopping:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return None
+        for item in queued(self._queue, self._worker):
             if self._current(item.generation):  # older questions were superseded: skip them
                 self._busy.set()
                 try:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
 Step = Callable[[], "float | None"]
+T = TypeVar("T")
 
 
 class Worker:
@@ -88,6 +91,16 @@ class Worker:
                 return
             self._wake.wait(wait)
             self._wake.clear()
+
+
+def queued(items: queue.Queue[T], worker: Worker) -> Iterator[T]:
+    """What is in `items` now, in order, until it is empty or `worker` is stopping: the body of a step that
+    drains a queue whose producer calls `worker.wake()` after each put."""
+    while not worker.stopping:
+        try:
+            yield items.get_nowait()
+        except queue.Empty:
+            return
 
 
 class JobQueue:

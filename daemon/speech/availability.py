@@ -21,7 +21,9 @@ from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
-WATCH_S = 2.0  # a safety net: readiness changes wake the watcher at once (status changes, probes, trips, reloads)
+# Readiness changes wake the watcher at once (status changes, probes, trips, reloads). This periodic look is a
+# safety net for what changes without telling anyone: an engine's own ready() flag, GPU headroom between readings.
+WATCH_S = 2.0
 
 Preview = Callable[[], tuple[str | None, str]]  # the engine the next utterance would get, and why
 

@@ -30,7 +30,7 @@ from daemon.speech.sinks import AudioSink
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
-from daemon.worker import Worker
+from daemon.worker import Worker, queued
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,7 @@ class Pipeline:
 
     def _step(self) -> float | None:
         """Speak what is queued, then sleep until `_put` wakes the worker."""
-        while not self._worker.stopping:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return None
+        for item in queued(self._queue, self._worker):
             job = self._job
             if job is None or item.utterance != job.utterance or job.cancel.is_set():
                 continue  # stale: from a cancelled utterance
