@@ -76,10 +76,12 @@ def test_hold_to_talk_asks_by_voice_then_barge_in_cancel_and_tray_toggle(
     ask_display.xdotool("keyup", "Return", "alt", "ctrl")
     assert ask_display.wait_gone("VoxTray")
 
-    # The tray's "Ask by voice": toggle mode, so the pause after the question sends it.
+    # The tray's "Ask by voice": toggle mode, so the silence after the question sends it, with no press: the short
+    # one after a finished sentence when its recognition is ready in time (test_listen_mic.py tests that one),
+    # else the full talk_pause_s.
     talk.press(mode="toggle")
     assert until(lambda: talk.session is not None and talk.session.source.live.is_set(), 5)
     alsa_capture.speak_into_mic(ljspeech / "LJ001-0004.wav")
     assert until(lambda: len(srv.questions) == 2, 20), srv.questions
     assert word_error_rate(LJ_TEXT, srv.questions[1]) < 0.2, srv.questions
-    assert talk.last is not None and talk.last.ended_by == "pause"
+    assert talk.last is not None and talk.last.ended_by in ("sentence", "pause"), talk.last

@@ -7,6 +7,7 @@ Also: streaming VAD equals whole-recording VAD; a missing microphone is one clea
 from __future__ import annotations
 
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,14 @@ import pytest
 from daemon.errors import AudioDeviceError
 from daemon.listen import RATE
 from daemon.listen.mic import Microphone, resolve_input_device
-from daemon.listen.recognizer import decode_file
+from daemon.listen.recognizer import (
+    MIN_WINDOW_FRAMES,
+    WINDOW_FRAMES,
+    collapse_repeats,
+    decode_file,
+    max_tokens,
+    window_frames,
+)
 from daemon.listen.session import Listening, finished_sentence
 from daemon.listen.talk import VoiceAsk
 from daemon.listen.vad import SpeechDetector, load_model
@@ -170,3 +178,51 @@ def test_no_microphone_says_so_and_opens_the_typed_box(alsa_capture, recognizer)
     bad.attach(box)
     bad.press(2.0)
     assert box.calls[-1][0] == "note" and "no-such-microphone" in str(box.calls[-1][1])
+
+
+def test_a_long_question_is_recognised_in_stretches_and_only_the_tail_at_the_end(
+        alsa_capture, recognizer, ljspeech: Path, tmp_path: Path) -> None:
+    """Two LJ clips with a pause between them, through the real microphone path, hold mode released late: the
+    first clip is recognised while the second is spoken and committed, so the final recognition sees only the
+    tail (the second clip), and the transcript is still the whole question."""
+    first, second = (decode_file(ljspeech / f"{i}.wav") for i in ("LJ001-0004", "LJ001-0008"))
+    gap = np.zeros(int(0.6 * RATE), np.float32)
+    audio = np.concatenate([first, gap, second])
+    wav = tmp_path / "two.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    session, _mic = listen(recognizer, "hold")
+    player = alsa_capture.speak_into_mic(wav)
+    player.wait(20)
+    time.sleep(1.0)
+    session.finish("release")
+    heard = session.wait(20)
+    assert heard is not None and heard.ended_by == "release", heard
+    reference = LJ_TEXT + " has never been surpassed."
+    assert word_error_rate(reference, heard.text) < 0.2, heard.text
+    assert heard.stretches >= 1, heard
+    total = audio.size / RATE + 1.0
+    assert heard.tail_s <= total - 3.0, f"the final recognition saw {heard.tail_s:.1f} s of {total:.1f} s"
+
+
+def test_the_window_fits_the_audio_and_a_short_answer_does_not_loop(recognizer, tmp_path: Path) -> None:
+    """The encoder window is the audio and 2 s more, never under 10 s (shorter windows made the decoder repeat
+    itself); a one-word answer is heard as one word, not "Yes. Yes. Yes. ...", and a recognition's tokens are
+    bounded by its length."""
+    assert window_frames(RATE) == MIN_WINDOW_FRAMES and window_frames(60 * RATE) == WINDOW_FRAMES
+    assert window_frames(12 * RATE) == 1400 and window_frames(12 * RATE + 7) % 2 == 0
+    assert max_tokens(RATE) < 40 and max_tokens(60 * RATE) <= 440
+    heard = recognizer.transcribe(decode_file(espeak_wav("Yes.", tmp_path / "yes.wav")))
+    assert heard.text.strip(" .!").lower() == "yes", heard.text
+
+
+def test_a_decoder_loop_is_collapsed_and_real_repeats_of_one_word_stay() -> None:
+    """Seen with a 2 s stretch: "Produced the block books." three times before the rest of the sentence."""
+    looped = "Produced the block books. Produced the block books. Produced the block books which were"
+    assert collapse_repeats(looped) == "Produced the block books which were"
+    assert collapse_repeats("of about 1455 of about 1455 of about 1455 of") == "of about 1455 of"
+    for kept in ("It is very, very good.", "I said no no no", "the cat sat on the mat"):
+        assert collapse_repeats(kept) == kept

@@ -12,9 +12,14 @@ progress reported to `progress`) or the path of a local CTranslate2 Whisper fold
 tokenizer.json; works offline). CPU int8 by default, so the GPU stays XTTS's; `stt_device: auto` takes CUDA only
 when `headroom()` says the VRAM guard has room. Silence is trimmed by faster-whisper's built-in Silero VAD.
 
-Whisper's encoder always sees a 30 s window (most of the cost on a CPU). faster-whisper's own language detection
-encodes that window once to detect the language and once again to transcribe; `_OneEncode` keeps the encoder's
-last output, so with `stt_language: auto` each question is still encoded once.
+Whisper's encoder sees a 30 s window (most of the cost on a CPU: 1.15 s of a 2-core CPU for base int8).
+`_OneEncode` gives it a window fitted to the audio instead (the audio and 2 s more, at least 10 s: 0.2 s for a
+short question; CTranslate2 takes any even length), which recognises the LJ Speech and espeak test questions
+word for word as the 30 s window does (bench/stt_latency.py --windows). Windows much shorter than 10 s make the
+decoder repeat itself, so 10 s is the floor, and the tokens per recognition are bounded by the audio's length
+(`max_tokens`), so a loop costs a fraction of a second, not 30 s. It also keeps the encoder's last output:
+faster-whisper's language detection encodes the window once to detect the language and once again to
+transcribe, so with `stt_language: auto` each question is still encoded once.
 """
 
 from __future__ import annotations
@@ -41,6 +46,21 @@ log = logging.getLogger(__name__)
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 DOWNLOAD_PATTERNS = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
 Progress = Callable[[str], None]
+FRAMES_PER_S = 100  # Whisper's mel frames per second of audio
+WINDOW_FRAMES = 3000  # the 30 s window Whisper was trained on
+MIN_WINDOW_FRAMES = 1000  # shorter windows make the decoder repeat a phrase (measured: 5 s windows loop)
+WINDOW_MARGIN_FRAMES = 200
+
+
+def window_frames(samples: int) -> int:
+    """The encoder window for `samples` of 16 kHz audio: the audio and 2 s more, 10 s at least, 30 s at most."""
+    frames = samples * FRAMES_PER_S // RATE + WINDOW_MARGIN_FRAMES
+    return min(WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, frames + frames % 2))
+
+
+def max_tokens(samples: int) -> int:
+    """Tokens one recognition may produce: 12 per second of audio (fast speech is ~5) and 16 more."""
+    return min(440, 16 + 12 * samples // RATE)
 
 
 class RecognizerError(EngineUnavailableError):
@@ -137,9 +157,10 @@ def _one_encode_class() -> type:
     WhisperModel: Any = whisperlib.load("faster_whisper").WhisperModel
 
     class _OneEncode(WhisperModel):  # type: ignore[misc,valid-type]
-        """Encodes each 30 s window once, also when the language is detected first."""
+        """Encodes a window fitted to the audio (`frames`), once, also when the language is detected first."""
 
         _memo: tuple[np.ndarray, Any] | None = None
+        frames = WINDOW_FRAMES
 
         def detect_language(self, audio: Any = None, features: Any = None, **kw: Any) -> Any:
             if audio is None and features is not None and features.shape[-1] > 1:
@@ -147,6 +168,8 @@ def _one_encode_class() -> type:
             return super().detect_language(audio=audio, features=features, **kw)
 
         def encode(self, features: np.ndarray) -> Any:
+            if features.shape[-1] > self.frames:
+                features = np.ascontiguousarray(features[..., : self.frames])
             memo = self._memo
             if memo is not None and memo[0].shape == features.shape and np.array_equal(memo[0], features):
                 return memo[1]
@@ -155,6 +178,23 @@ def _one_encode_class() -> type:
             return out
 
     return _OneEncode
+
+
+def collapse_repeats(text: str, min_words: int = 2) -> str:
+    """A phrase said twice or more in a row, kept once: Whisper's decoder loop ("Yes. Yes. Yes.") on a short
+    stretch. Phrases of `min_words` words or more only, compared without case and punctuation, so "very, very"
+    stays; a speaker who really repeats a whole phrase at once loses the repeat, which an LLM does not need."""
+    words = text.split()
+    keys = ["".join(ch for ch in w.lower() if ch.isalnum()) for w in words]
+    i = 0
+    while i < len(words):
+        for n in range(min_words, (len(words) - i) // 2 + 1):
+            if keys[i:i + n] == keys[i + n:i + 2 * n] and any(keys[i:i + n]):
+                del words[i:i + n], keys[i:i + n]  # the last copy stays: its punctuation leads on
+                break
+        else:
+            i += 1
+    return " ".join(words)
 
 
 def spoken_language(setting: str) -> str | None:
@@ -168,7 +208,8 @@ class Recognizer:
 
     def __init__(self, model: str = "base", *, device: str = "cpu", compute_type: str = "int8",
                  language: str = "auto", beam_size: int = 1, base_dir: Path | None = None, cpu_threads: int = 0,
-                 progress: Progress | None = None, headroom: Callable[[], bool] | None = None) -> None:
+                 progress: Progress | None = None, headroom: Callable[[], bool] | None = None,
+                 fitted_window: bool = True) -> None:
         self.model_name = model
         self.device = device
         self.compute_type = compute_type
@@ -178,6 +219,7 @@ class Recognizer:
         self.cpu_threads = cpu_threads or min(4, os.cpu_count() or 1)
         self.progress = progress
         self.headroom = headroom
+        self.fitted_window = fitted_window  # False: always the 30 s window (bench/stt_latency.py's "before")
         self.state = "not loaded"  # not loaded | loading | warm | failed
         self.error = ""
         self.load_s: float | None = None
@@ -272,12 +314,13 @@ class Recognizer:
     def _transcribe_locked(self, audio: np.ndarray, language: str | None = None) -> Transcript:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         t0 = time.monotonic()
+        self._model.frames = window_frames(audio.size) if self.fitted_window else WINDOW_FRAMES
         segments, info = self._model.transcribe(
             audio, language=language or self.language, beam_size=self.beam_size, vad_filter=True,
-            without_timestamps=True, condition_on_previous_text=False,
-            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+            without_timestamps=True, condition_on_previous_text=False, max_new_tokens=max_tokens(audio.size),
+            temperature=(0.0, 0.4), vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
         )
-        text = " ".join(s.text.strip() for s in segments).strip()
+        text = collapse_repeats(" ".join(s.text.strip() for s in segments).strip())
         self._model._memo = None  # only within one question: never answer a new question from an old window
         return Transcript(text, str(info.language), time.monotonic() - t0, audio.size / RATE)
 

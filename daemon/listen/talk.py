@@ -40,7 +40,7 @@ HEARD_NOTHING = "I heard nothing. Press the talk hotkey and speak, or type your 
 class Asker(Protocol):
     """What VoiceAsk needs from the Assistant."""
 
-    def ask(self, question: str, *, t_hotkey: float | None = None) -> None: ...
+    def ask(self, question: str, *, t_hotkey: float | None = None, language: str | None = None) -> None: ...
     def stop(self) -> None: ...
     def wait_idle(self, timeout: float | None = None) -> bool: ...
 
@@ -247,16 +247,17 @@ class VoiceAsk:
             if box is not None:
                 box.note(HEARD_NOTHING)
             return
-        self.assistant.ask(heard.text, t_hotkey=self._t_press)
+        self.assistant.ask(heard.text, t_hotkey=self._t_press, language=heard.language or None)
         self.last_sent = sent = time.monotonic()
         if box is not None:
             box.show_text(heard.text)
             box.finish(heard.text)
         latency = None if heard.t_speech_end is None else sent - heard.t_speech_end
         log.info("heard %d words (%s, ended by %s, %.1f s of audio): end of speech -> question sent %s "
-                 "(final recognition %.2f s%s)", len(heard.text.split()), heard.language or "?", heard.ended_by,
-                 heard.audio_s, "-" if latency is None else f"{latency:.2f} s", heard.recognise_s,
-                 ", started at the last pause" if heard.reused else "")
+                 "(final recognition %.2f s of %.1f s of audio%s, %d stretches before it)", len(heard.text.split()),
+                 heard.language or "?", heard.ended_by, heard.audio_s, "-" if latency is None else f"{latency:.2f} s",
+                 heard.recognise_s, heard.tail_s, ", started at the last pause" if heard.reused else "",
+                 heard.stretches)
         if latency is not None:
             self.status.update(last_voice_s=round(latency, 3))
 
