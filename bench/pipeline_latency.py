@@ -83,17 +83,17 @@ class TimedEngine(Engine):
     def __init__(self, inner: Engine) -> None:
         self.inner = inner
         self.name, self.sample_rate, self.settings = inner.name, inner.sample_rate, inner.settings
-        for key in ("label", "status_tier", "gpu_bound", "last_resort", "can_probe"):  # the router reads these
+        for key in ("label", "status_tier", "gpu_bound", "last_resort", "can_probe", "speaks"):  # the router reads these
             setattr(self, key, getattr(inner, key))
         self.first_chunk_s: list[float] = []
 
     def ready(self) -> bool:
         return self.inner.ready()
 
-    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
+    def stream(self, text: str, voice: VoiceRef | None = None, language: str = "") -> Iterator[np.ndarray]:
         t0 = time.monotonic()
         first = True
-        for chunk in self.inner.stream(text, voice):
+        for chunk in self.inner.stream(text, voice, language):
             if first:
                 self.first_chunk_s.append(time.monotonic() - t0)
                 first = False

@@ -39,6 +39,7 @@ from daemon.brain.health import ClientSource, HealthPoller
 from daemon.brain.link import explain_llm_failure
 from daemon.brain.stream import ChatStream
 from daemon.speech.clean import unspeakable_reason
+from daemon.speech.language import question_language
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
@@ -54,7 +55,7 @@ class SpeechPipeline(Protocol):
     """What the assistant needs from daemon.speech.pipeline.Pipeline."""
 
     def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None, *,
-              timings: AnswerTimings | None = None) -> object: ...
+              timings: AnswerTimings | None = None, language: str | None = None) -> object: ...
     def speak_text(self, text: str, voice: VoiceRef | None = None) -> object: ...
     def cancel(self) -> None: ...
 
@@ -65,6 +66,7 @@ class _Ask:
     submitted: float
     hotkey: float | None
     generation: int
+    language: str | None = None  # the spoken question's language (the recogniser's)
 
 
 VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
@@ -106,8 +108,10 @@ class Assistant:
         self._client: ClientSource = client if callable(client) else (lambda: client)
 
     # ---- public verbs (any thread, never block) ---------------------------------------------------
-    def ask(self, question: str, *, t_hotkey: float | None = None) -> None:
-        """Answer `question` aloud; stops any answer in progress first. Returns at once."""
+    def ask(self, question: str, *, t_hotkey: float | None = None, language: str | None = None) -> None:
+        """Answer `question` aloud; stops any answer in progress first. Returns at once. `language`: what the
+        question was spoken in; a typed question's own language is detected. The answer's sentences are read
+        in their own languages; the question's is the guess for the first words, too short to tell."""
         question = question.strip()
         if not question:
             return
@@ -119,7 +123,7 @@ class Assistant:
             self._idle.clear()
         self._interrupt()
         log.info("question asked (%d chars)", len(question))
-        self._queue.put(_Ask(question, submitted, t_hotkey, gen))
+        self._queue.put(_Ask(question, submitted, t_hotkey, gen, language))
         self._worker.wake()
 
     def stop(self) -> None:
@@ -207,7 +211,8 @@ class Assistant:
 
         result = None
         try:
-            result = self.pipeline.speak(deltas(), voice, timings=t)  # stamps the speech side into t
+            hint = item.language or question_language(item.question)
+            result = self.pipeline.speak(deltas(), voice, timings=t, language=hint)  # stamps speech times into t
         finally:
             with self._lock:
                 self._stream = None

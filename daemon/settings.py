@@ -63,7 +63,8 @@ class Settings(BaseModel):
         False, description="Let XTTS run on the CPU when there is no usable GPU (slow: seconds per sentence)."
     )
     xtts_fp16: bool = Field(True, description="Half precision (autocast) on CUDA: faster and smaller.")
-    xtts_language: str = Field("en", description="Language code XTTS speaks (en, de, fr, es, ...).")
+    xtts_language: str = Field("auto", description="auto: each sentence in its own language, by every voice (one "
+                               "XTTS does not speak: the next voice); a code (en, de, ...): everything in it.")
     xtts_first_chunk_tokens: int = Field(
         8, ge=2, le=400, description="Tokens in the first streamed chunk of a reply (smaller = sooner first audio)."
     )
@@ -78,10 +79,10 @@ class Settings(BaseModel):
     xtts_max_rtf: float = Field(
         1.0, gt=0, le=1000, description="XTTS is treated as unhealthy when its real-time factor stays above this."
     )
-    first_chunk_deadline_s: float = Field(
-        4.0, gt=0, le=600, description="An engine that gives no audio within this many seconds is failed over."
-    )
-    edge_tts_voice: str = Field("en-US-AriaNeural", description="edge-tts neural voice name.")
+    first_chunk_deadline_s: float = Field(4.0, gt=0, le=600, description="An engine that gives no audio within "
+                                          "this many seconds is failed over.")
+    edge_tts_voice: str = Field("en-US-AriaNeural", description="edge-tts voice (others: its gender, or pinned:)")
+    edge_tts_voices: dict[str, str] = Field({}, description='edge-tts voice per language: {"fr": "fr-CA-SylvieNeural"}')
     edge_tts_rate: str = Field("+0%", pattern=r"^[+-]\d+%$", description="edge-tts speaking rate, e.g. +10%.")
     edge_tts_pitch: str = Field("+0Hz", pattern=r"^[+-]\d+Hz$", description="edge-tts pitch, e.g. -5Hz.")
     system_voice: str = Field("", description="System voice id or name (empty = the system default).")
@@ -232,8 +233,7 @@ class Settings(BaseModel):
 
     # --- derived paths ---
     def base_dir(self) -> Path:
-        """Folder that relative paths in settings are resolved against: the project folder of a clone, the
-        per-user data folder when installed (daemon/paths.py)."""
+        """Where relative paths start: the project folder, or the per-user data folder when installed."""
         return paths.home()
 
     def resolve(self, path: str) -> Path:

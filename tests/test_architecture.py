@@ -208,10 +208,10 @@ def test_speech_reaches_engines_only_through_the_contract() -> None:
     assert found == []
 
 
-def test_the_xtts_package_uses_only_the_engine_contract_and_the_sentence_splitter_from_speech() -> None:
+def test_the_xtts_package_uses_only_the_engine_contract_the_sentence_splitter_and_languages_from_speech() -> None:
     found = {t for p in (ROOT / "speech" / "xtts").rglob("*.py") for _line, t in imports(p)
              if t.startswith("daemon.speech") and not t.startswith("daemon.speech.xtts")}
-    assert found <= {"daemon.speech.engines.base", "daemon.speech.sentences"}, found
+    assert found <= {"daemon.speech.engines.base", "daemon.speech.sentences", "daemon.speech.language"}, found
 
 
 def test_the_contracts_catch_an_engine_imported_past_the_factory(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from daemon.speech.xtts.stream import ChunkJoiner, split_text
+from daemon.speech.xtts.stream import ChunkJoiner, speakable, split_text
 
 RATE = 24000
 
@@ -54,3 +54,28 @@ def test_joins_between_chunks_and_split_parts_add_no_jumps() -> None:
     np.testing.assert_allclose(audio[fade : 9000 - fade], whole[fade : 9000 - fade], atol=1e-6)  # unchanged
     gap = audio[9000 : 9000 + int(RATE * 0.05)]
     assert np.all(np.abs(gap) < 1e-6), "a pause separates the parts"
+
+
+def test_the_quiet_end_of_a_sentence_is_dropped_and_a_pause_inside_it_is_kept() -> None:
+    """XTTS often runs on after the last word (near-silence or a breath): the sentence ends 50 ms after its last
+    loud sample; the same quiet between two words is played unchanged."""
+    joiner = ChunkJoiner(RATE)
+    quiet = np.full(int(RATE * 0.4), 1e-4, dtype=np.float32)
+    out = [joiner.push(_tone(0.2)), joiner.push(quiet), joiner.push(quiet), joiner.finish()]
+    audio = np.concatenate(out)
+    assert abs(audio.size / RATE - 0.25) < 0.01, f"{audio.size / RATE:.3f} s: the quiet end was played"
+    joiner = ChunkJoiner(RATE)
+    out = [joiner.push(_tone(0.2)), joiner.push(quiet), joiner.push(_tone(0.2)), joiner.finish()]
+    audio = np.concatenate(out)
+    assert abs(audio.size / RATE - 0.8) < 0.01, "the pause between the words was cut"
+    np.testing.assert_allclose(audio[int(RATE * 0.25): int(RATE * 0.55)], 1e-4, atol=1e-6)
+
+
+def test_text_is_made_speakable_for_xtts() -> None:
+    assert speakable('He said "yes"') == "He said yes."
+    assert speakable("«Bonjour», dit-elle") == "Bonjour, dit-elle."
+    assert speakable("(see below") == "see below."
+    assert speakable("Use f(x) here!") == "Use f(x) here!"
+    assert speakable("It's fine") == "It's fine."
+    assert speakable("你好", "zh-cn") == "你好。"
+    assert speakable('"') == ""

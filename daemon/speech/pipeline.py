@@ -24,6 +24,7 @@ import numpy as np
 from daemon.errors import EngineError
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
+from daemon.speech.language import LanguageTrack, fixed_language, preload
 from daemon.speech.router import Router
 from daemon.speech.sentences import SentenceSplitter
 from daemon.speech.sinks import AudioSink
@@ -44,6 +45,7 @@ class SpokenSentence:
     text: str
     engine: str | None  # None: no engine could speak it (see error)
     error: str = ""
+    language: str = ""
 
 
 @dataclass
@@ -67,6 +69,7 @@ class _Sentence:
     utterance: int
     index: int
     text: str
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class _Job:
     utterance: int
     voice: VoiceRef | None
     result: SpeechResult
+    track: LanguageTrack = field(default_factory=LanguageTrack)
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     chosen: bool = False
@@ -126,9 +130,11 @@ class Pipeline:
         self._lock = threading.Lock()
         self._speak_lock = threading.Lock()
         self._utterance = 0
+        self._language = "en"  # the last answer's language
         self._job: _Job | None = None
         self._worker = Worker("synthesis", self._step, retry_s=0.0)  # asleep until a sentence is queued
         self._worker.start()
+        preload()  # the language detector, before the first answer needs it
 
     @property
     def current_utterance(self) -> int:
@@ -137,20 +143,23 @@ class Pipeline:
     # ----- public verbs -----
     def speak(
         self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True,
-        first_fragment: bool = True, timings: AnswerTimings | None = None,
+        first_fragment: bool = True, timings: AnswerTimings | None = None, language: str | None = None,
     ) -> SpeechResult:
         """Speak a stream of text deltas; returns when it was all played (or cancelled).
 
         An exception from `deltas` (e.g. the LLM stream breaking) is raised after the text received so far
         has been spoken. `first_fragment`: the first sentence may start at its first clause (a stream that
         is still being written gains from it; a whole text does not). `timings`: the record to stamp the first
-        sentence, first audio and end into (the assistant's, for one answer); a new one when None.
+        sentence, first audio and end into (the assistant's, for one answer); a new one when None. `language`:
+        what the text is likely in (the spoken question's language), for sentences too short to tell; each
+        sentence's own language is detected (daemon/speech/language.py) unless `xtts_language` fixes it.
         """
         with self._speak_lock:
             with self._lock:
                 self._utterance += 1
                 stamps = timings if timings is not None else AnswerTimings("", time.monotonic())
-                job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps))
+                track = LanguageTrack(fixed_language(self.settings.xtts_language), language or self._language)
+                job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps), track=track)
                 self._job = job
             splitter = SentenceSplitter(
                 first_fragment_words=self.settings.first_fragment_words if first_fragment else 0
@@ -174,14 +183,16 @@ class Pipeline:
                 self._drain(job)
             job.result.timings.end = time.monotonic()
             job.result.cancelled = job.cancel.is_set()
+            self._language = job.track.current  # the next answer's guess for its first words
             self.status.update(activity=Activity.IDLE)
             if failure is not None:
                 raise failure
             return job.result
 
-    def speak_text(self, text: str, voice: VoiceRef | None = None, *, wait_playback: bool = True) -> SpeechResult:
+    def speak_text(self, text: str, voice: VoiceRef | None = None, *, wait_playback: bool = True,
+                   language: str | None = None) -> SpeechResult:
         """Speak a whole text."""
-        return self.speak([text], voice, wait_playback=wait_playback, first_fragment=False)
+        return self.speak([text], voice, wait_playback=wait_playback, first_fragment=False, language=language)
 
     def cancel(self) -> None:
         """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
@@ -223,7 +234,7 @@ class Pipeline:
             self.status.update(activity=Activity.SPEAKING)
         index = job.result.submitted
         job.result.submitted += 1
-        self._put(job, _Sentence(job.utterance, index, sentence))
+        self._put(job, _Sentence(job.utterance, index, sentence, job.track.of(sentence)))
 
     def _put(self, job: _Job, item: _Sentence | _End) -> None:
         while not job.cancel.is_set():
@@ -267,11 +278,11 @@ class Pipeline:
             self.router.choose()
             job.chosen = True
         try:
-            engine = self.router.speak_sentence(item.text, job.voice, _JobSink(self, job), job.cancel)
+            engine = self.router.speak_sentence(item.text, job.voice, _JobSink(self, job), job.cancel, item.language)
         except EngineError as exc:
             log.error("sentence %d not spoken: %s", item.index, exc)
             job.result.sentences.append(SpokenSentence(item.index, item.text, None, str(exc)))
             return
         if job.cancel.is_set():
             return
-        job.result.sentences.append(SpokenSentence(item.index, item.text, engine))
+        job.result.sentences.append(SpokenSentence(item.index, item.text, engine, language=item.language))

@@ -62,11 +62,11 @@ class _Failed:
 class _EngineRun:
     """Runs engine.stream() on its own thread so that the router can enforce deadlines and cancel."""
 
-    def __init__(self, engine: Engine, text: str, voice: VoiceRef | None) -> None:
+    def __init__(self, engine: Engine, text: str, voice: VoiceRef | None, language: str) -> None:
         self.queue: queue.Queue[_Chunk | _Done | _Failed] = queue.Queue(maxsize=256)
         self._abandoned = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, args=(engine, text, voice), name=f"engine-{engine.name}", daemon=True
+            target=self._run, args=(engine, text, voice, language), name=f"engine-{engine.name}", daemon=True
         )
         self._thread.start()
 
@@ -83,12 +83,12 @@ class _EngineRun:
                 continue
         return False
 
-    def _run(self, engine: Engine, text: str, voice: VoiceRef | None) -> None:
+    def _run(self, engine: Engine, text: str, voice: VoiceRef | None, language: str) -> None:
         synth_s = 0.0
         gen: Iterator[np.ndarray] | None = None
         try:
             t0 = time.monotonic()
-            gen = iter(engine.stream(text, voice))
+            gen = iter(engine.stream(text, voice, language))
             while True:
                 try:
                     chunk = next(gen)
@@ -192,19 +192,22 @@ class Router:
         self.availability.readiness_changed()
 
     # ----- speaking -----
-    def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag) -> str:
-        """Speak one sentence on the utterance's engine, failing over as needed; returns the engine's name.
-
-        Raises EngineError only when every tier failed on this sentence.
+    def speak_sentence(self, sentence: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag,
+                       language: str = "") -> str:
+        """Speak one sentence (in `language`, "" = unknown) on the utterance's engine, failing over as needed;
+        returns the engine's name. A sentence the engine cannot read in its language goes to the next voice in
+        order that can (this sentence only). Raises EngineError only when every tier failed on this sentence.
         """
         engine = self._active or self.choose()
+        if language and not engine.speaks(language):
+            engine = self._reader_of(language, engine)
         stream_through = self._spoken_in_utterance == 0
         tried: list[str] = []
         errors: list[str] = []
         while True:
             tried.append(engine.name)
             try:
-                self._speak_on(engine, sentence, voice, sink, cancel, stream_through)
+                self._speak_on(engine, sentence, voice, sink, cancel, stream_through, language)
                 self._spoken_in_utterance += 1
                 return engine.name
             except EngineError as exc:
@@ -212,7 +215,7 @@ class Router:
                     return engine.name
                 reason = self._failure(engine, exc)
                 errors.append(reason)
-                nxt = self._next_after(engine.name, tried)
+                nxt = self._next_after(engine.name, tried, language)
                 if nxt is None:
                     with self._lock:
                         self.availability.publish_tier(Tier.NONE, "no engine could speak: " + "; ".join(errors))
@@ -226,10 +229,11 @@ class Router:
                 engine = nxt
 
     def _speak_on(
-        self, engine: Engine, text: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag, stream_through: bool
+        self, engine: Engine, text: str, voice: VoiceRef | None, sink: SampleSink, cancel: CancelFlag,
+        stream_through: bool, language: str = "",
     ) -> None:
         first_deadline = self.settings.first_chunk_deadline_s
-        run = _EngineRun(engine, text, voice)
+        run = _EngineRun(engine, text, voice, language)
         held: list[np.ndarray] = []
         sent = False
         audio_samples = 0
@@ -301,11 +305,22 @@ class Router:
         self.availability.trip(name, reason)
         return reason
 
-    def _next_after(self, failed: str, tried: list[str]) -> Engine | None:
+    def _reader_of(self, language: str, engine: Engine) -> Engine:
+        """The first voice after `engine` in order that reads `language` and can speak now (else `engine`)."""
+        names = self.order()
+        for name in names[names.index(engine.name) + 1:] if engine.name in names else names:
+            other = self.engines[name]
+            if other.speaks(language) and (self.usable(name, judge=False)[0] or other.last_resort):
+                log.info("%s does not read %s: %s reads this sentence", engine.label, language, other.label)
+                return other
+        return engine
+
+    def _next_after(self, failed: str, tried: list[str], language: str = "") -> Engine | None:
         names = self.order()
         later = names[names.index(failed) + 1 :] if failed in names else names
         for name in later:
-            if name in tried:
+            if name in tried or (language and not self.engines[name].speaks(language)
+                                 and not self.engines[name].last_resort):
                 continue
             ok, why = self.usable(name)
             if ok or self.engines[name].last_resort:

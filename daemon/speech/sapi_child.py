@@ -1,6 +1,6 @@
 """Windows SAPI5 speech into a WAV file, run as a child process by the system-voice engine.
 
-    python daemon/speech/sapi_child.py --out=FILE.wav [--wpm=175] [--voice=SUBSTRING] < text (UTF-8)
+    python daemon/speech/sapi_child.py --out=FILE.wav [--wpm=175] [--voice=SUBSTRING] [--language=fr] < text (UTF-8)
     python daemon/speech/sapi_child.py --list      (voice descriptions, one a line, UTF-8)
 
 Exit codes: 0 ok, 1 SAPI failed while speaking, 2 bad arguments or no text, 3 no SAPI or no voice here.
@@ -22,6 +22,11 @@ SAFT22KHZ16BITMONO = 22  # SpeechAudioFormatType
 SSFM_CREATE_FOR_WRITE = 3  # SpeechStreamFileMode
 SVSF_DEFAULT = 0  # SpeechVoiceSpeakFlags: synchronous
 BASE_WPM = 175  # SAPI's Rate 0 is about this many words per minute
+# Primary language ids (the low 10 bits of a Windows LANGID) of the languages VoxTray detects.
+LANGIDS = {"ar": 0x01, "bg": 0x02, "ca": 0x03, "zh": 0x04, "cs": 0x05, "da": 0x06, "de": 0x07, "el": 0x08,
+           "en": 0x09, "es": 0x0A, "fi": 0x0B, "fr": 0x0C, "he": 0x0D, "hu": 0x0E, "it": 0x10, "ja": 0x11,
+           "ko": 0x12, "nl": 0x13, "no": 0x14, "pl": 0x15, "pt": 0x16, "ro": 0x18, "ru": 0x19, "hr": 0x1A,
+           "sk": 0x1B, "sv": 0x1D, "tr": 0x1F, "id": 0x21, "uk": 0x22, "vi": 0x2A, "hi": 0x39}
 
 
 class ChildExit(Exception):
@@ -43,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="WAV file to write (22.05 kHz, 16-bit, mono)")
     p.add_argument("--wpm", type=int, default=BASE_WPM, help="speed in words per minute")
     p.add_argument("--voice", default="", help="part of a voice's description (empty: the default voice)")
+    p.add_argument("--language", default="", help="the text's language (en, fr, ...): a voice of it is chosen")
     return p
 
 
@@ -84,18 +90,32 @@ def list_voices(client: Any) -> list[str]:
     return [name for name, _token in _voices(_create(client, "SAPI.SpVoice"))]
 
 
-def speak(client: Any, text: str, out: Path, wpm: int, wanted: str) -> str:
+def reads(token: Any, language: str) -> bool:
+    """Whether a voice token's Language attribute ("409;9": hex LANGIDs) names `language`."""
+    try:
+        ids = [int(part, 16) for part in str(token.GetAttribute("Language")).split(";") if part.strip()]
+    except Exception:  # no such attribute, or not hex
+        return False
+    return LANGIDS.get(language, -1) in {i & 0x3FF for i in ids}
+
+
+def speak(client: Any, text: str, out: Path, wpm: int, wanted: str, language: str = "") -> str:
     """Speak text into out; returns a warning ("" when none)."""
     voice = _create(client, "SAPI.SpVoice")
     warning = ""
     voices = _voices(voice)
-    if wanted:
-        match = [token for name, token in voices if wanted.casefold() in name.casefold()]
-        if match:
-            voice.Voice = match[0]
-        else:
-            names = "; ".join(name for name, _token in voices)
-            warning = f"no SAPI voice matches {wanted!r} (installed: {names}); using the default voice"
+    names = "; ".join(name for name, _token in voices)
+    match = [token for name, token in voices if wanted and wanted.casefold() in name.casefold()]
+    if wanted and not match:
+        warning = f"no SAPI voice matches {wanted!r} (installed: {names}); using the default voice"
+    if language:
+        readers = [token for _name, token in voices if reads(token, language)]
+        if not readers:
+            warning = (f"no SAPI voice reads {language!r} (installed: {names}); add one in Settings > Time & "
+                       "language > Speech")
+        match = [t for t in match if t in readers] or readers or match
+    if match:
+        voice.Voice = match[0]
     voice.Rate = wpm_to_rate(wpm)
     fmt = _create(client, "SAPI.SpAudioFormat")
     fmt.Type = SAFT22KHZ16BITMONO
@@ -133,7 +153,7 @@ def run(argv: list[str]) -> int:
     if not text:
         raise ChildExit(BAD_ARGS, "no text on stdin")
     client = _client()
-    warning = speak(client, text, args.out, args.wpm, args.voice)
+    warning = speak(client, text, args.out, args.wpm, args.voice, args.language)
     if warning:
         _say(sys.stderr, warning)
     return OK

@@ -37,6 +37,11 @@ class Engine(abc.ABC):
         """A cheap real check that it can speak (a short synthesis); None when it has none (ready() decides)."""
         return None
 
+    def speaks(self, language: str) -> bool:
+        """Whether it reads `language` (a code such as "fr"; "" = unknown); the router hands a sentence it cannot
+        read to the next voice in order, for that sentence only (not a failure)."""
+        return True
+
     def prepare_voice(self, voice: VoiceRef) -> object:
         """Precompute what this engine needs for `voice` (XTTS: speaker latents); a no-op for most engines."""
         return None
@@ -52,15 +57,16 @@ class Engine(abc.ABC):
         """True when the engine can speak right now without a long load."""
 
     @abc.abstractmethod
-    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
-        """Synthesise one sentence, yielding audio chunks as soon as each is ready."""
+    def stream(self, text: str, voice: VoiceRef | None = None, language: str = "") -> Iterator[np.ndarray]:
+        """Synthesise one sentence in `language` ("" = the engine's own choice), yielding audio chunks as soon as
+        each is ready."""
 
     def close(self) -> None:
         """Release resources (models, connections, processes)."""
 
-    def synthesize(self, text: str, voice: VoiceRef | None = None) -> np.ndarray:
+    def synthesize(self, text: str, voice: VoiceRef | None = None, language: str = "") -> np.ndarray:
         """The whole sentence as one array."""
-        chunks = list(self.stream(text, voice))
+        chunks = list(self.stream(text, voice, language))
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -24,6 +24,7 @@ from daemon.audio import resample, to_float32
 from daemon.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
+from daemon.speech.engines.edge_voices import voice_for
 from daemon.status import Tier
 from daemon.voices import VoiceRef
 
@@ -155,17 +156,23 @@ class EdgeEngine(Engine):
         """True unless the last attempt showed the service unreachable (the router probes it back)."""
         return not self._down_reason
 
-    def voice_name(self, voice: VoiceRef | None) -> str:
+    def voice_name(self, voice: VoiceRef | None, language: str = "") -> str:
+        """A neural voice picked in the menu; else the voice for the sentence's language (edge_voices)."""
         if voice is not None and NEURAL_VOICE.match(voice.name):
             return voice.name
-        return self.settings.edge_tts_voice
+        s = self.settings
+        return voice_for(language, s.edge_tts_voice, s.edge_tts_voices) or s.edge_tts_voice
 
-    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
+    def speaks(self, language: str) -> bool:
+        s = self.settings
+        return voice_for(language, s.edge_tts_voice, s.edge_tts_voices) is not None
+
+    def stream(self, text: str, voice: VoiceRef | None = None, language: str = "") -> Iterator[np.ndarray]:
         loop = self._ensure_loop()
         q: queue.Queue[_Audio | _End | _Error] = queue.Queue(maxsize=QUEUE_CHUNKS)
         stop = threading.Event()
         fut: Future[None] = asyncio.run_coroutine_threadsafe(
-            self._produce(text, self.voice_name(voice), q, stop), loop
+            self._produce(text, self.voice_name(voice, language), q, stop), loop
         )
         _, receive_s = self._timeouts()
         try:

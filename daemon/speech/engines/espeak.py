@@ -39,14 +39,18 @@ class EspeakBackend:
     def __init__(self) -> None:
         self.path = shutil.which("espeak-ng")
         self._voice_cache: tuple[str, str | None] | None = None
+        self._listing: list[EspeakVoice] | None = None
+        self._by_language: dict[str, str | None] = {}
 
     def missing(self) -> str | None:
         """Why it cannot run at all, or None."""
         return None if self.path else f"espeak-ng is not installed; {ESPEAK_HINT}"
 
-    def argv(self, out: Path, settings: Settings) -> list[str]:
-        """The command that speaks stdin into `out`."""
+    def argv(self, out: Path, settings: Settings, language: str = "") -> list[str]:
+        """The command that speaks stdin into `out` (in `language` when the chosen voice speaks another)."""
         voice = self._voice(settings.system_voice)
+        if language and language != self._language_of(settings.system_voice):
+            voice = self._for_language(language) or voice
         rate = str(settings.system_rate)
         return [self.path or "espeak-ng", "-w", str(out), "-s", rate, *(["-v", voice] if voice else []), "--stdin"]
 
@@ -64,6 +68,32 @@ class EspeakBackend:
             if len(cols) >= 5:
                 voices.append(EspeakVoice(cols[1], cols[3].replace("_", " "), cols[4]))
         return voices
+
+    def _language_of(self, system_voice: str) -> str:
+        """The language of the configured voice ("en" for espeak-ng's default)."""
+        arg = self._voice(system_voice)
+        found = [v for v in self._listed_quietly() if arg and v.file == arg.partition("+")[0]]
+        return _base(found[0].language) if found else "en"
+
+    def _for_language(self, language: str) -> str | None:
+        """espeak-ng's voice for a language code ("zh": Mandarin, "no": Bokmål), None when it has none."""
+        if language not in self._by_language:
+            wanted = {"zh": "cmn", "no": "nb"}.get(language, language)
+            voices = self._listed_quietly()
+            exact = [v for v in voices if v.language in (wanted, f"{wanted}-{wanted}")]  # fr-fr, not fr-be
+            close = [v for v in voices if _base(v.language) == wanted]
+            picks = exact or close
+            self._by_language[language] = picks[0].file if picks else None
+        return self._by_language[language]
+
+    def _listed_quietly(self) -> list[EspeakVoice]:
+        if self._listing is None:
+            try:
+                self._listing = self.listed()
+            except EngineError as exc:
+                log.warning("system voice list unavailable (%s)", exc)
+                return []
+        return self._listing
 
     def _voice(self, system_voice: str) -> str | None:
         """system_voice as an espeak-ng voice argument, or None for the default voice (remembered per name)."""
@@ -88,3 +118,7 @@ class EspeakBackend:
             log.warning("system_voice %r is not an espeak-ng voice; using the default voice", wanted)
         self._voice_cache = (wanted, arg)
         return arg
+
+
+def _base(language: str) -> str:
+    return language.lower().split("-")[0]

@@ -31,9 +31,10 @@ class SapiBackend:
         """Why it cannot run at all (known only once the child tried: see no_voice_rc), so None."""
         return None
 
-    def argv(self, out: Path, settings: Settings) -> list[str]:
-        """The command that speaks stdin into `out`."""
+    def argv(self, out: Path, settings: Settings, language: str = "") -> list[str]:
+        """The command that speaks stdin into `out` (with an installed voice of `language` where there is one)."""
         argv = [sys.executable, SAPI_CHILD, f"--out={out}", f"--wpm={settings.system_rate}"]
+        argv += [f"--language={language}"] if language else []
         return argv + ([f"--voice={settings.system_voice}"] if settings.system_voice else [])
 
     def voices(self) -> list[str]:

@@ -48,7 +48,7 @@ class VoiceBackend(Protocol):
     no_voice_rc: int | None  # the exit code that means "no voice here"
 
     def missing(self) -> str | None: ...
-    def argv(self, out: Path, settings: Settings) -> list[str]: ...
+    def argv(self, out: Path, settings: Settings, language: str = "") -> list[str]: ...
     def voices(self) -> list[str]: ...
 
 
@@ -123,19 +123,19 @@ class SystemEngine(Engine):
         return self._unavailable is None and not self._closed.is_set()
 
     # ----- speaking -----
-    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
+    def stream(self, text: str, voice: VoiceRef | None = None, language: str = "") -> Iterator[np.ndarray]:
         """Pieces of the text as they are made (one piece for a normal sentence), silence trimmed."""
         pieces = split_long(text)
         if not pieces:
             return
-        job: _Job | None = self._start(pieces[0])
+        job: _Job | None = self._start(pieces[0], language)
         try:
             for i in range(len(pieces)):
                 assert job is not None
                 current, job = job, None
                 samples, rate = self._finish(current)
                 if i + 1 < len(pieces):
-                    job = self._start(pieces[i + 1])  # the next piece is made while this one plays
+                    job = self._start(pieces[i + 1], language)  # the next piece is made while this one plays
                 self.sample_rate = rate
                 audio = trim_silence(samples, rate)
                 if audio.size:
@@ -144,13 +144,13 @@ class SystemEngine(Engine):
             if job is not None:
                 self._end(job)  # closed early (cancel, failover): kill the child making the next piece
 
-    def _start(self, text: str) -> _Job:
+    def _start(self, text: str, language: str = "") -> _Job:
         if self._closed.is_set():
             raise EngineError("the system voice is shut down")
         if self._unavailable:
             raise EngineUnavailableError(self._unavailable)
         out = self._tmp / f"utt-{next(self._names)}.wav"
-        argv = self._argv(out)
+        argv = self._argv(out, language)
         data = text.encode("utf-8", errors="replace")
         try:
             child = Child(argv, data, self._timeout_s(text), self._voice.cwd)
@@ -207,12 +207,12 @@ class SystemEngine(Engine):
             pass
 
     # ----- commands -----
-    def _argv(self, out: Path) -> list[str]:
+    def _argv(self, out: Path, language: str = "") -> list[str]:
         if callable(self._command):
             return list(self._command(out))
         if self._command is not None:
             return list(self._command)
-        return self._voice.argv(out, self.settings)
+        return self._voice.argv(out, self.settings, language)
 
     # ----- voices -----
     def probe(self) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 from daemon.errors import EngineError, EngineOutOfMemoryError, EngineUnavailableError, VoiceError
 from daemon.settings import Settings
 from daemon.speech.engines.base import Engine
+from daemon.speech.language import XTTS, base, fixed_language
 from daemon.speech.xtts import model as xtts_model
 from daemon.speech.xtts import stream as xtts_stream
 from daemon.speech.xtts.budget import audio_token_budget
@@ -127,13 +128,23 @@ class XttsEngine(Engine):
             raise EngineUnavailableError("XTTS is not loaded yet (it loads at start-up; wait or check the log).")
         return loaded
 
-    def _language(self) -> str:
-        lang = self.settings.xtts_language.strip().lower()
+    def _language(self, language: str = "") -> str:
+        """XTTS's code for the sentence's language: a fixed xtts_language wins; "zh" is "zh-cn" to XTTS."""
+        lang = fixed_language(self.settings.xtts_language) or base(language) or "en"
         return "zh-cn" if lang == "zh" else lang
+
+    def speaks(self, language: str) -> bool:
+        """The languages of the model's config (XTTS v2: 17); everything when xtts_language fixes one."""
+        if fixed_language(self.settings.xtts_language) or not language:
+            return True
+        loaded = self._loaded
+        config = getattr(getattr(loaded, "model", None), "config", None)
+        langs = list(getattr(config, "languages", []) or []) or [("zh-cn" if c == "zh" else c) for c in XTTS]
+        return self._language(language) in langs
 
     def _check_language(self) -> None:
         langs = list(getattr(self._model().model.config, "languages", []) or [])
-        if langs and self._language() not in langs:
+        if langs and fixed_language(self.settings.xtts_language) and self._language() not in langs:
             raise EngineUnavailableError(
                 f"xtts_language '{self.settings.xtts_language}' is not a language XTTS speaks; "
                 f"use one of: {', '.join(langs)}."
@@ -219,13 +230,14 @@ class XttsEngine(Engine):
         ref = self.settings.reference_path
         return VoiceRef(ref.stem, ref)
 
-    def stream(self, text: str, voice: VoiceRef | None = None) -> Iterator[np.ndarray]:
+    def stream(self, text: str, voice: VoiceRef | None = None, language: str = "") -> Iterator[np.ndarray]:
         """Synthesise one sentence (split to the model's character limit), yielding float32 chunks at 24 kHz."""
         loaded = self._model()
         lat = self.prepare_voice(self._voice(voice))
-        lang = self._language()
+        lang = self._language(language)
         limit = loaded.model.tokenizer.char_limits.get(lang.split("-")[0], 250)
-        parts = xtts_stream.split_text(text, limit)
+        parts = [xtts_stream.speakable(p, lang) for p in xtts_stream.split_text(text, limit - 1)]
+        parts = [p for p in parts if p.strip(" .。")]
         if not parts:
             return
         first = self._first_pending

@@ -31,6 +31,24 @@ KEEP_S = 0.02  # audio kept before the first loud sample
 HOLD_S = 0.005  # tail held back from each chunk so the very end can be faded
 PART_GAP_S = 0.08  # pause between the pieces of a sentence split for length
 MAX_LEAD_TRIM_S = 2.0  # never swallow more than this much "silence"
+MAX_QUIET_HOLD_S = 1.5  # quiet held back at most this long (more is played: a long pause, or it is trimmed)
+TRAIL_KEEP_S = 0.05  # quiet kept after the last loud sample of a sentence (then faded)
+FINAL_STOPS = (".", "!", "?", "…", "。", "！", "？", ";", ":")
+QUOTES = "\"“”„«»‹›「」『』"
+PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+def speakable(text: str, language: str = "en") -> str:
+    """A piece of text as XTTS reads it best: quote marks dropped (XTTS babbles after a closing quote), brackets
+    without their partner dropped, and a final stop added (without one XTTS tends to swallow the last word)."""
+    text = "".join(ch for ch in text if ch not in QUOTES)
+    for left, right in PAIRS.items():
+        if text.count(left) != text.count(right):
+            text = text.replace(left, "").replace(right, "")
+    text = " ".join(text.split()).strip(" '‘’-–—")
+    if text and not text.endswith(FINAL_STOPS):
+        text += "。" if language.split("-")[0] in ("zh", "ja") else "."
+    return text
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -261,11 +279,17 @@ class ChunkJoiner:
             chunk = fade(chunk, self.rate, fade_in=True, fade_out=False)
             self._fade_next = False
         data = np.concatenate([self._tail, chunk]) if self._tail.size else chunk
-        if data.size <= self._hold:
+        # Hold back the quiet end of what arrived (with 5 ms at least, to fade the very end): when the sentence
+        # ends there, finish() drops it; when speech follows, it is played before that speech, unchanged.
+        loud = np.flatnonzero(np.abs(data) > self._thresh)
+        keep = int(self.rate * TRAIL_KEEP_S)
+        quiet_from = int(loud[-1]) + 1 + keep if loud.size else 0
+        hold = max(self._hold, min(data.size - quiet_from, int(self.rate * MAX_QUIET_HOLD_S)))
+        if data.size <= hold:
             self._tail = data
             return np.zeros(0, dtype=np.float32)
-        self._tail = data[-self._hold :].copy()
-        return data[: -self._hold]
+        self._tail = data[-hold:].copy()
+        return data[:-hold]
 
     def end_part(self) -> None:
         """The current piece of text ended: the next chunk starts a new piece (faded in after a short pause)."""
@@ -277,8 +301,11 @@ class ChunkJoiner:
         self._fade_next = True
 
     def finish(self) -> np.ndarray:
-        """Whatever is held back, faded out (trailing part gaps dropped)."""
-        tail = np.trim_zeros(self._tail, "b") if self._fade_next else self._fade_out(self._tail)
+        """Whatever is held back, its quiet end dropped (50 ms kept), faded out (trailing part gaps dropped)."""
+        tail = self._tail
+        loud = np.flatnonzero(np.abs(tail) > self._thresh)
+        tail = tail[: int(loud[-1]) + 1 + int(self.rate * TRAIL_KEEP_S)] if loud.size else tail[: self._hold]
+        tail = np.trim_zeros(tail, "b") if self._fade_next else self._fade_out(tail)
         self._tail = np.zeros(0, dtype=np.float32)
         return tail.astype(np.float32, copy=False)
 
