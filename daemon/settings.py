@@ -96,6 +96,8 @@ class Settings(BaseModel):
         None, ge=8000, le=192000, description="Output sample rate; null = the device's default rate."
     )
     volume: float = Field(1.0, ge=0.0, le=2.0, description="Output gain.")
+    sentence_gap_s: float = Field(0.2, ge=0.0, le=2.0, description="Silence between the sentences of an answer "
+                                  "(each voice's own silence at sentence ends is trimmed where it can be).")
 
     # --- hotkeys ---
     hotkey_ask: str = Field("ctrl+alt+space", description="Global hotkey that opens the question box.")
@@ -135,9 +137,8 @@ class Settings(BaseModel):
         description="Speech recognition (faster-whisper) model: a size (tiny, base, small, medium, large-v3, and "
         ".en variants such as base.en; downloaded on first use) or the path of a local model folder (offline).",
     )
-    stt_language: str = Field(
-        "auto", description="Language spoken to VoxTray (en, de, fr, ...), or auto to detect it per question."
-    )
+    stt_language: str = Field("auto", description="Language spoken to VoxTray (en, de, fr, ...), or auto to "
+                              "detect it per question.")
     stt_device: Literal["cpu", "cuda", "auto"] = Field(
         "cpu",
         description="Where speech recognition runs: cpu keeps the GPU for XTTS; auto uses CUDA only when the VRAM "
@@ -156,9 +157,7 @@ class Settings(BaseModel):
     # --- remote LLM ---
     llm_api: Literal["auto", "ollama", "openai"] = Field("auto", description="Protocol of the remote LLM.")
     llm_model: str = Field("", description="Model name; empty = the first model the server lists.")
-    llm_api_key: str = Field(
-        "", description="Bearer token for the LLM (or set VOXTRAY_LLM_API_KEY). Never logged."
-    )
+    llm_api_key: str = Field("", description="Bearer token for the LLM (or set VOXTRAY_LLM_API_KEY). Never logged.")
     llm_headers: dict[str, str] = Field(
         default_factory=lambda: {"ngrok-skip-browser-warning": "1"},
         description="Extra HTTP headers sent to the LLM.",

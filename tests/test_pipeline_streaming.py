@@ -6,9 +6,12 @@ ToneEngine for the synthesis model and MemorySink for the audio device.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
+
+import pytest
 
 from daemon.settings import Settings
 from daemon.speech.pipeline import Pipeline
@@ -36,6 +39,21 @@ def test_speaks_every_sentence_once_in_order() -> None:
     assert result.engines == ["system"] * 3
     assert len(sink.sources) == 3
     assert result.timings.first_audio is not None and result.timings.end is not None and not result.cancelled
+    # A steady pause (sentence_gap_s, 0.2 s) between the sentences, none before the first.
+    assert [round(gap.size / rate, 3) for rate, gap in sink.gaps] == [0.2, 0.2]
+
+
+def test_the_pause_between_sentences_is_a_setting_and_can_be_off() -> None:
+    engine = ToneEngine("system", 3)
+    settings = Settings(engine_order=["edge", "system"], use_local_cloning=False, sentence_gap_s=0.0)
+    sink = MemorySink()
+    status = StatusBus()
+    pipe = Pipeline(Router({engine.name: engine}, settings, status, probe=False), sink, settings, status)
+    try:
+        pipe.speak_text("One sentence here. Another one there.")
+    finally:
+        pipe.close()
+    assert len(sink.sources) == 2 and sink.gaps == []
 
 
 def test_first_sentence_is_spoken_while_later_deltas_still_arrive() -> None:
@@ -109,3 +127,19 @@ def test_error_in_text_stream_is_raised_after_speaking_what_arrived() -> None:
     finally:
         pipe.close()
     assert engine.spoken == ["Sentence 1 made it.", "Sentence 2 is cut"]
+
+
+def test_a_voice_slower_than_real_time_is_logged_as_the_sound_running_dry(caplog: pytest.LogCaptureFixture) -> None:
+    """0.4 s sentences in 3 chunks: made in ~0.02 s they never leave the sound card waiting; with 0.3 s per
+    chunk (0.9 s a sentence, 2.25x slower than real time) every later chunk comes after the last one ended."""
+    for delay, starved in ((0.0, False), (0.3, True)):
+        engine = ToneEngine("system", 3, chunks=3, chunk_delay=delay)
+        pipe, _sink = _pipeline(engine)
+        try:
+            with caplog.at_level(logging.INFO, logger="daemon.speech.pipeline"):
+                result = pipe.speak_text("One sentence here. Another one there.")
+        finally:
+            pipe.close()
+        assert (result.starved_s > 0.3) is starved, result.starved_s
+        assert ("the sound ran dry" in caplog.text) is starved
+        caplog.clear()

@@ -36,6 +36,7 @@ from daemon.worker import Worker, queued
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+STARVE_S = 0.05  # audio arriving this much after the last audio would have ended counts as the sound running dry
 TOO_LONG = "The rest is too long to read aloud."
 
 
@@ -57,6 +58,7 @@ class SpeechResult:
     sentences: list[SpokenSentence] = field(default_factory=list)
     cancelled: bool = False
     submitted: int = 0  # sentences handed to the synthesis worker (the truncation notice included)
+    starved_s: float = 0.0  # time the sound card would have waited for audio (a voice slower than real time)
     truncated: bool = False  # speak_max_chars was reached: the rest was not spoken
 
     @property
@@ -83,6 +85,7 @@ class _Job:
     voice: VoiceRef | None
     result: SpeechResult
     track: LanguageTrack = field(default_factory=LanguageTrack)
+    played_until: float | None = None  # when the audio handed to the sink so far ends, played in real time
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     chosen: bool = False
@@ -91,9 +94,10 @@ class _Job:
 class _JobSink:
     """Forwards audio of the current job to the real sink, noting the first audio; drops stale audio."""
 
-    def __init__(self, pipeline: Pipeline, job: _Job) -> None:
+    def __init__(self, pipeline: Pipeline, job: _Job, index: int = 0) -> None:
         self._pipeline = pipeline
         self._job = job
+        self._index = index
 
     def _live(self) -> bool:
         return not self._job.cancel.is_set() and self._pipeline.current_utterance == self._job.utterance
@@ -101,8 +105,16 @@ class _JobSink:
     def play(self, samples: np.ndarray, rate: int) -> None:
         if not self._live():
             return
-        if self._job.result.timings.first_audio is None:
-            self._job.result.timings.first_audio = time.monotonic()
+        now = time.monotonic()
+        job = self._job
+        if job.result.timings.first_audio is None:
+            job.result.timings.first_audio = now
+        if job.played_until is not None and now > job.played_until + STARVE_S:
+            waited = now - job.played_until
+            job.result.starved_s += waited
+            log.info("utterance %d: the sound ran dry for %.2f s before more of sentence %d (its voice made audio "
+                     "slower than real time)", job.utterance, waited, self._index)
+        job.played_until = max(now, job.played_until or now) + samples.size / rate
         self._pipeline.sink.play(samples, rate)
 
     def end_source(self) -> None:
@@ -277,8 +289,14 @@ class Pipeline:
         if not job.chosen:
             self.router.choose()
             job.chosen = True
+        elif job.result.sentences and self.settings.sentence_gap_s > 0:  # a steady pause after the last sentence
+            rate = self.sink.output_rate
+            sink = _JobSink(self, job, item.index)
+            sink.play(np.zeros(int(rate * self.settings.sentence_gap_s), dtype=np.float32), rate)
+            sink.end_source()
         try:
-            engine = self.router.speak_sentence(item.text, job.voice, _JobSink(self, job), job.cancel, item.language)
+            engine = self.router.speak_sentence(item.text, job.voice, _JobSink(self, job, item.index), job.cancel,
+                                                item.language)
         except EngineError as exc:
             log.error("sentence %d not spoken: %s", item.index, exc)
             job.result.sentences.append(SpokenSentence(item.index, item.text, None, str(exc)))
