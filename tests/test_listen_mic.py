@@ -6,6 +6,8 @@ Also: streaming VAD equals whole-recording VAD; a missing microphone is one clea
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import wave
 from pathlib import Path
@@ -226,3 +228,21 @@ def test_a_decoder_loop_is_collapsed_and_real_repeats_of_one_word_stay() -> None
     assert collapse_repeats("of about 1455 of about 1455 of about 1455 of") == "of about 1455 of"
     for kept in ("It is very, very good.", "I said no no no", "the cat sat on the mat"):
         assert collapse_repeats(kept) == kept
+
+
+def test_no_nanobind_leak_lines_when_python_exits_after_a_question(alsa_capture) -> None:
+    """Seen on quit after asking by voice: ~15 "nanobind: leaked ..." lines, soxr's stream still referenced by
+    the last question's microphone. Once stopped and drained, the microphone lets soxr's stream go. A child
+    process keeps the microphone referenced from a daemon thread (as the daemon's parts do) and exits."""
+    child = (
+        "import threading, time\n"
+        "from daemon.listen.mic import Microphone\n"
+        "mic = Microphone('voxtray_mic'); mic.start()\n"
+        "assert mic.live.wait(5) and mic.device_rate != 16000\n"
+        "time.sleep(0.2); mic.read(0.1); mic.stop()\n"
+        "while mic.read(0.0) is not None: pass\n"
+        "threading.Thread(target=lambda m=mic: time.sleep(60), daemon=True, name='keeps-it').start()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert "nanobind" not in done.stderr, done.stderr
