@@ -42,6 +42,7 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     from daemon.listen.talk import VoiceAsk
     from daemon.modelsetup import ModelSetup
     from daemon.speech import stack
+    from daemon.speech.check import SpeechCheck
 
     s = live()
     status.update(tier=Tier.STARTING, voice=s.reference_path.stem, llm_url=s.remote_llm_url)
@@ -82,6 +83,7 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     shutdown.add("assistant", assistant.close)
     talk = VoiceAsk(live, assistant, status, headroom=lambda: policy is None or policy.headroom())
     shutdown.add("asking by voice", talk.close)
+    speech.router.check = SpeechCheck(live, words=talk.heard_words)  # XTTS checked by the recogniser's ear
     talk.start()
     parts = Parts(speech, watcher, guard, policy, setup, health, assistant, talk, None)
     parts.flow = _ask_flow(live, status, shutdown, parts)

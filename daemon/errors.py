@@ -45,6 +45,11 @@ class EngineTimeoutError(EngineError):
     """The engine missed its first-chunk or progress deadline."""
 
 
+class MisspokeError(EngineError):
+    """One sentence came out as something other than its text (the speech check heard it): the next voice reads
+    that sentence; the engine is not marked down and keeps the rest of the answer."""
+
+
 class VoiceError(VoxTrayError):
     """A voice reference file is missing or unusable (exit code 2)."""
 

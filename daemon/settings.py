@@ -76,6 +76,8 @@ class Settings(BaseModel):
         description="Each chunk of a reply's first sentence is this many times the previous one (1 = fixed size).",
     )
     xtts_temperature: float = Field(0.75, gt=0, le=2.0, description="XTTS sampling temperature.")
+    speech_check: Literal["off", "last-resort", "on"] = Field(
+        "last-resort", description="XTTS's sentences checked by ear: on (all), last-resort (one that ran long), off.")
     xtts_max_rtf: float = Field(
         1.0, gt=0, le=1000, description="XTTS is treated as unhealthy when its real-time factor stays above this."
     )
@@ -126,12 +128,10 @@ class Settings(BaseModel):
         "!), this much silence sends it (0 = always wait talk_pause_s)."
     )
     talk_max_s: float = Field(30.0, ge=2.0, le=120.0, description="Longest spoken question; listening stops then.")
-    talk_no_speech_s: float = Field(
-        8.0, ge=1.0, le=60.0, description="In toggle mode, listening stops when no speech starts within this time."
-    )
-    input_device: str | int | None = Field(
-        None, description="Microphone: device name (substring) or index; null = the system default."
-    )
+    talk_no_speech_s: float = Field(8.0, ge=1.0, le=60.0, description="In toggle mode, listening stops when no "
+                                    "speech starts within this time.")
+    input_device: str | int | None = Field(None, description="Microphone: device name (substring) or index; "
+                                           "null = the system default.")
     stt_model: str = Field(
         "base",
         description="Speech recognition (faster-whisper) model: a size (tiny, base, small, medium, large-v3, and "

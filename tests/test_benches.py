@@ -21,6 +21,7 @@ QUICK = {
     "idle": ("| **all the daemon's threads** |", 90),
     "pipeline_latency": ('"bench": "first_fragment"', 60),
     "soak": ("soak passed", 90),
+    "speech_check": ('"bench": "speech_check"', 120),
     "stt_latency": ("| base | ~3 s (LJ) |", 120),
     "xtts_latency": ('"bench": "xtts"', 180),
 }

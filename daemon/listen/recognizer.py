@@ -324,6 +324,21 @@ class Recognizer:
         self._model._memo = None  # only within one question: never answer a new question from an old window
         return Transcript(text, str(info.language), time.monotonic() - t0, audio.size / RATE)
 
+    def words(self, audio: np.ndarray, language: str | None = None) -> list[tuple[str, float, float]]:
+        """(word, start s, end s) of everything said in `audio` (16 kHz), no VAD trim: for checking what a voice
+        said (daemon/speech/check.py), babble included."""
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        self.load()
+        with self._lock:
+            self._model.frames = window_frames(audio.size)
+            segments, _info = self._model.transcribe(
+                audio, language=language or self.language, beam_size=self.beam_size, vad_filter=False,
+                word_timestamps=True, condition_on_previous_text=False, max_new_tokens=max_tokens(audio.size),
+                temperature=0.0)
+            found = [(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in (seg.words or [])]
+            self._model._memo = None
+        return found
+
     def transcribe_file(self, path: Path, language: str | None = None) -> Transcript:
         return self.transcribe(decode_file(path), language)
 

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from daemon.errors import AudioDeviceError, MissingRuntimeError, SettingsError, VoxTrayError
 from daemon.listen.mic import Microphone
 from daemon.listen.recognizer import Recognizer, spoken_language
@@ -206,6 +208,19 @@ class VoiceAsk:
                 "in the tray). Ask by voice again when it is done; typing works meanwhile.")
 
     # ---- callbacks (listening / recogniser threads) ------------------------------------------------------
+    def heard_words(self, audio: np.ndarray, language: str) -> list[tuple[str, float, float]] | None:
+        """(word, start, end) the recogniser hears in 16 kHz `audio`, for the speech check; None while it is not
+        loaded (a model already on disk starts loading in the background; the check never downloads one)."""
+        rec = self.recognizer
+        if not rec.loaded:
+            try:
+                if rec.state != "loading" and rec.on_disk():
+                    self._load_soon()
+            except Exception as exc:  # SettingsError: a bad stt_model is said when asking by voice
+                log.debug("speech check: no recogniser (%s)", exc)
+            return None
+        return rec.words(audio, language or None)
+
     def _load_soon(self) -> None:
         if self.recognizer.loaded or self.recognizer.state == "loading":
             return

@@ -25,10 +25,17 @@ from typing import Protocol
 import numpy as np
 
 from daemon import paths
-from daemon.errors import EngineError, EngineOutOfMemoryError, EngineTimeoutError, EngineUnavailableError
+from daemon.errors import (
+    EngineError,
+    EngineOutOfMemoryError,
+    EngineTimeoutError,
+    EngineUnavailableError,
+    MisspokeError,
+)
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.speech.availability import Availability
+from daemon.speech.check import SpeechCheck
 from daemon.speech.engines.base import Engine
 from daemon.speech.sinks import SampleSink
 from daemon.status import StatusBus, Tier
@@ -131,6 +138,7 @@ class Router:
         self.engines = dict(engines)
         self.settings = settings
         self.status = status
+        self.check: SpeechCheck | None = None  # sentences of `checked` engines heard before they play (app.py)
         self.on_oom = on_oom
         self.availability = Availability(self.engines, status, headroom, lambda: self.settings.xtts_max_rtf,
                                          backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s, probe=probe)
@@ -213,7 +221,8 @@ class Router:
             except EngineError as exc:
                 if cancel.is_set():
                     return engine.name
-                reason = self._failure(engine, exc)
+                misspoke = isinstance(exc, MisspokeError)  # this sentence only: nothing is marked down
+                reason = f"{engine.label}: {exc}" if misspoke else self._failure(engine, exc)
                 errors.append(reason)
                 nxt = self._next_after(engine.name, tried, language)
                 if nxt is None:
@@ -223,9 +232,10 @@ class Router:
                         "No voice could speak (" + "; ".join(errors) + "). Check the log and run "
                         f"`{paths.command()} doctor`."
                     ) from exc
-                with self._lock:
-                    self._active = nxt
-                    self.availability.publish(nxt.name, reason)
+                if not misspoke:
+                    with self._lock:
+                        self._active = nxt
+                        self.availability.publish(nxt.name, reason)
                 engine = nxt
 
     def _speak_on(
@@ -271,6 +281,12 @@ class Router:
             raise
         if audio_samples == 0:
             raise EngineError(f"{engine.name} produced no audio for: {text[:40]!r}")
+        if held and engine.checked and self.check is not None:  # a held sentence: checked by ear before playing
+            review = self.check.review(text, np.concatenate(held), engine.sample_rate, language)
+            if review is not None and review.audio is None:
+                raise MisspokeError(f"it said {review.heard[:50]!r}")
+            if review is not None and review.audio is not None:
+                held = [review.audio]
         for chunk in held:
             if cancel.is_set():
                 return

@@ -28,6 +28,7 @@ class Engine(abc.ABC):
     last_resort: bool = False  # never marked down, and kept as the final fallback of any order (the system voice)
     gpu_bound: bool = False  # speaks only with GPU headroom, and its real-time factor is watched (XTTS)
     can_probe: bool = False  # probe() makes a real check (edge-tts: is the service reachable?)
+    checked: bool = False  # may say other than its text (babble): its sentences are checked by ear (speech_check)
 
     def enabled(self) -> tuple[bool, str]:
         """(False, why) when settings switch this engine off (e.g. cloning off); checked before every choice."""

@@ -44,6 +44,7 @@ class XttsEngine(Engine):
     label = "cloned voice (XTTS)"
     status_tier = Tier.XTTS
     gpu_bound = True
+    checked = True  # XTTS may babble past its text or say something else: checked by ear
 
     def enabled(self) -> tuple[bool, str]:
         return (True, "") if self.settings.use_local_cloning else (False, "cloning is off in settings")
