@@ -84,3 +84,17 @@ def test_open_code_fence_holds_back_text_until_closed() -> None:
 def test_clean_removes_markdown_urls_emoji_but_keeps_numbers() -> None:
     assert clean("**Total:** $3.50 (see https://a.b/c) ✅") == "Total: $3.50 (see )"
     assert clean("Visit https://example.com.") == "Visit."
+
+
+def test_a_very_short_sentence_is_spoken_with_the_next_one_however_the_text_arrives() -> None:
+    """merge_words (the pipeline uses 3): "Sure." alone is where XTTS babbles most; it waits for its neighbour."""
+    text = "Sure. The sky is blue because of scattering. Of course! Red light passes through. Yes."
+    want = ["Sure. The sky is blue because of scattering.", "Of course! Red light passes through.", "Yes."]
+    for step in (1, 3, len(text)):
+        splitter = SentenceSplitter(merge_words=3)
+        got = [s for i in range(0, len(text), step) for s in splitter.feed(text[i:i + step])] + splitter.close()
+        assert got == want, step
+    first = SentenceSplitter(merge_words=3, first_fragment_words=3)
+    assert first.feed("Sure. The sky, as you know, is blue.") + first.close() == [
+        "Sure. The sky, as you know,", "is blue."], "the first clause still starts speech early"
+    assert split_sentences("Sure. The sky is blue.") == ["Sure.", "The sky is blue."], "off unless asked"

@@ -36,6 +36,7 @@ from daemon.worker import Worker, queued
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+MERGE_WORDS = 3  # a sentence of fewer words is spoken with the next ("Sure." alone is where XTTS babbles most)
 STARVE_S = 0.05  # audio arriving this much after the last audio would have ended counts as the sound running dry
 TOO_LONG = "The rest is too long to read aloud."
 
@@ -174,7 +175,8 @@ class Pipeline:
                 job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps), track=track)
                 self._job = job
             splitter = SentenceSplitter(
-                first_fragment_words=self.settings.first_fragment_words if first_fragment else 0
+                first_fragment_words=self.settings.first_fragment_words if first_fragment else 0,
+                merge_words=MERGE_WORDS,
             )
             budget = self.settings.speak_max_chars
             failure: BaseException | None = None

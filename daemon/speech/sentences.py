@@ -9,6 +9,10 @@ Feeding a text in any chunks (token by token, char by char, or whole) yields exa
 `split_sentences(text)`. The raw text goes through speech/clean.py's `Cleaner` first; sentence ends are then
 looked for in the cleaned text not yet handed out (about `max_chars` at most), so the whole split is linear.
 
+With `merge_words` > 0 a sentence of fewer words ("Sure.", "Of course.") is handed out together with the next
+one (a lone short sentence is where XTTS babbles most); a short last one joins the sentence before it when both
+are still here.
+
 With `first_fragment_words` > 0 the FIRST sentence of a reply is handed out at its first clause break (a comma,
 colon, semicolon or dash after at least that many words; CJK ，；：、 too), so speech can start before the LLM
 has finished the sentence. Never mid-word: a comma counts only when a space follows ("3,000" is no break).
@@ -152,9 +156,10 @@ def _force_split(text: str, max_chars: int) -> int:
 class SentenceSplitter:
     """Streaming splitter: feed deltas of raw LLM text, get speakable sentences as soon as complete."""
 
-    def __init__(self, max_chars: int = 250, first_fragment_words: int = 0) -> None:
+    def __init__(self, max_chars: int = 250, first_fragment_words: int = 0, merge_words: int = 0) -> None:
         self.max_chars = max_chars
         self.first_fragment_words = first_fragment_words
+        self.merge_words = merge_words  # a sentence of fewer words waits and is spoken with the next one
         self._cleaner = Cleaner()
         self._text = ""  # cleaned text not handed out yet
         self._emitted = 0
@@ -182,6 +187,7 @@ class SentenceSplitter:
         out: list[str] = []
         space, hint = (False, "") if final else self._after
         text, pos, n = self._text, 0, len(self._text)
+        start = 0  # where the sentence being handed out starts (before pos when a short one waits for the next)
         while pos < n:
             end, stop = _find_boundary(text, pos, final, space, hint, self.max_chars + 3)
             if self.first_fragment_words and not self._emitted:
@@ -194,13 +200,31 @@ class SentenceSplitter:
                     end = pos + _force_split(text[pos : pos + self.max_chars], self.max_chars)
                 elif end is None:
                     break
-            sentence = text[pos:end].strip()
+            sentence = text[start:end].strip()
             pos = end
-            if _has_words(sentence):
-                out.append(sentence)
+            if not _has_words(sentence):
+                start = pos
+                continue
+            if (_count_words(sentence) < self.merge_words and end - start < self.max_chars // 2
+                    and not _first_clause_cut(sentence)):
+                continue  # "Sure." alone babbles in XTTS: it is spoken with the sentence after it
+            out.append(sentence)
+            self._emitted += 1
+            start = pos
+        if final and start < n and _has_words(text[start:]):  # a short last sentence: with the one before it
+            if out:
+                out[-1] = f"{out[-1]} {text[start:].strip()}"
+            else:
+                out.append(text[start:].strip())
                 self._emitted += 1
-        self._text = text[pos:]
+            start = n
+        self._text = text[start:]
         return out
+
+
+def _first_clause_cut(sentence: str) -> bool:
+    """A first fragment ends at a clause break, not a sentence end: it is never held back."""
+    return not sentence.rstrip(_CLOSERS).endswith(tuple(_ENDERS))
 
 
 def split_sentences(text: str, max_chars: int = 250, first_fragment_words: int = 0) -> list[str]:
