@@ -59,6 +59,9 @@ def test_sentences_are_detected_quickly_and_short_ones_keep_the_answers_language
     track = LanguageTrack(hint="fr")
     assert [track.of(s) for s in ("Oui.", DE, "OK.", EN)] == ["fr", "de", "de", "en"]
     assert LanguageTrack(fixed="de").of(FR) == "de", "a fixed xtts_language reads everything in it"
+    first = LanguageTrack(hint="en")  # a typed English question, a Portuguese answer starting at its first clause
+    assert first.of("Olá a todos,") == "pt", "an answer's first words: a likely detection beats the guess"
+    assert first.of("Hallo allemaal,") == "pt", "an unsure detection (Italian at 37 %) does not flip it"
     assert question_language("Quelle heure est-il à Tokyo maintenant ?") == "fr"
     assert question_language("Hi") is None
 

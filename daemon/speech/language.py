@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 # XTTS v2's languages (its config lists them; "zh-cn" is its code for Chinese).
 XTTS = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh", "ja", "hu", "ko", "hi")
 CANDIDATES = (*XTTS, "sv", "da", "no", "fi", "ro", "ca", "uk", "el", "sk", "bg", "hr", "vi", "id", "he")
-MIN_CHARS = 12  # fewer letters than this: too little to tell ("OK.", "Ja.", "Sí.")
+MIN_CHARS = 8  # fewer letters than this: too little to tell ("OK.", "Ja.", "Sí.", "Yes, sure")
 MIN_CONFIDENCE = 0.8
+FIRST_CONFIDENCE = 0.5  # before any sentence of the answer was sure (see LanguageTrack.of)
 
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
@@ -108,11 +109,15 @@ class LanguageTrack:
     def __init__(self, fixed: str | None = None, hint: str | None = None, default: str = "en") -> None:
         self.fixed = base(fixed) if fixed else None
         self.current = base(hint) if hint else default
+        self.confirmed = False  # a sentence of this answer was detected: the guess is no longer just a guess
 
     def of(self, sentence: str) -> str:
         if self.fixed:
             return self.fixed
         code, confidence = detect(sentence)
-        if code and confidence >= MIN_CONFIDENCE:
+        # Until one sentence is sure, a likely detection beats the guess ("Olá a todos," is pt at 0.61, and an
+        # answer's first words are its language more often than the question's); after that only a sure one.
+        if code and confidence >= (MIN_CONFIDENCE if self.confirmed else FIRST_CONFIDENCE):
             self.current = code
+            self.confirmed = self.confirmed or confidence >= MIN_CONFIDENCE
         return self.current
