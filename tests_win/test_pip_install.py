@@ -146,7 +146,11 @@ def test_pip_builds_and_installs_the_wheel_into_a_fresh_venv(installed: Installe
     problems = check.stdout.strip().splitlines()
     missing = {str(canonicalize_name(m)) for m in re.findall(rf"^voxtray {__version__} requires (\S+), which is "
                                                              r"not installed\.$", check.stdout, re.M)}
-    assert len(missing) == len(problems), check.stdout  # no version conflict, nothing else broken
+    # py3langid's metadata asks numpy>=2, which Wine 8 cannot load; its code runs on the lane's 1.26 (waived in
+    # scripts/wine/pins.py, OLD_NUMPY_OK; tests_win/test_language_win.py detects with it). Nothing else is waived.
+    waived = [p for p in problems if re.match(r"^py3langid \S+ has requirement numpy>=2\.0\.0, but you have numpy "
+                                              r"1\.26\.", p)]
+    assert len(missing) == len(problems) - len(waived), check.stdout  # no other conflict, nothing else broken
     metadata_text = (next(installed.site.glob("voxtray-*.dist-info")) / "METADATA").read_text(encoding="utf-8")
     declared = [Requirement(v) for v in re.findall(r"^Requires-Dist: (.+)$", metadata_text, re.M)]
     win32 = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
