@@ -15,7 +15,7 @@ when `headroom()` says the VRAM guard has room. Silence is trimmed by faster-whi
 Whisper's encoder sees a 30 s window (most of the cost on a CPU: 1.15 s of a 2-core CPU for base int8).
 `_OneEncode` gives it a window fitted to the audio instead (the audio and 2 s more, at least 10 s: 0.2 s for a
 short question; CTranslate2 takes any even length), which recognises the LJ Speech and espeak test questions
-word for word as the 30 s window does (bench/stt_latency.py --windows). Windows much shorter than 10 s make the
+as well as the 30 s window does (bench/stt_latency.py prints the word error rate of both, "before" beside it). Windows much shorter than 10 s make the
 decoder repeat itself, so 10 s is the floor, and the tokens per recognition are bounded by the audio's length
 (`max_tokens`), so a loop costs a fraction of a second, not 30 s. It also keeps the encoder's last output:
 faster-whisper's language detection encodes the window once to detect the language and once again to
@@ -311,17 +311,25 @@ class Recognizer:
         with self._lock:
             return self._transcribe_locked(audio, language)
 
+    def _decode(self, audio: np.ndarray, language: str | None, **options: Any) -> tuple[list[Any], Any]:
+        """One faster-whisper run (lock held) on the window fitted to `audio`, its tokens bounded by its length:
+        the segments (decoded here, while the window is this audio's) and the run's info."""
+        self._model.frames = window_frames(audio.size) if self.fitted_window else WINDOW_FRAMES
+        try:
+            segments, info = self._model.transcribe(
+                audio, language=language or self.language, beam_size=self.beam_size,
+                condition_on_previous_text=False, max_new_tokens=max_tokens(audio.size), **options)
+            return list(segments), info
+        finally:
+            self._model._memo = None  # only within one run: never answer new audio from an old window
+
     def _transcribe_locked(self, audio: np.ndarray, language: str | None = None) -> Transcript:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         t0 = time.monotonic()
-        self._model.frames = window_frames(audio.size) if self.fitted_window else WINDOW_FRAMES
-        segments, info = self._model.transcribe(
-            audio, language=language or self.language, beam_size=self.beam_size, vad_filter=True,
-            without_timestamps=True, condition_on_previous_text=False, max_new_tokens=max_tokens(audio.size),
-            temperature=(0.0, 0.4), vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
-        )
+        segments, info = self._decode(
+            audio, language, vad_filter=True, without_timestamps=True, temperature=(0.0, 0.4),
+            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200})
         text = collapse_repeats(" ".join(s.text.strip() for s in segments).strip())
-        self._model._memo = None  # only within one question: never answer a new question from an old window
         return Transcript(text, str(info.language), time.monotonic() - t0, audio.size / RATE)
 
     def words(self, audio: np.ndarray, language: str | None = None) -> list[tuple[str, float, float]]:
@@ -330,14 +338,8 @@ class Recognizer:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         self.load()
         with self._lock:
-            self._model.frames = window_frames(audio.size)
-            segments, _info = self._model.transcribe(
-                audio, language=language or self.language, beam_size=self.beam_size, vad_filter=False,
-                word_timestamps=True, condition_on_previous_text=False, max_new_tokens=max_tokens(audio.size),
-                temperature=0.0)
-            found = [(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in (seg.words or [])]
-            self._model._memo = None
-        return found
+            segments, _info = self._decode(audio, language, vad_filter=False, word_timestamps=True, temperature=0.0)
+        return [(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in (seg.words or [])]
 
     def transcribe_file(self, path: Path, language: str | None = None) -> Transcript:
         return self.transcribe(decode_file(path), language)

@@ -247,10 +247,9 @@ class Listening:
                 _text(pending.future)  # wait for it: it may be committed, and the tail start after it
                 self._commit(pending)
             final = self._submit(vad)
-        transcript = final.future.result()
-        parts = [*self._committed, transcript]
-        heard.text = " ".join(t.text for t in parts if t.text).strip()
-        heard.language = max(parts, key=lambda t: t.audio_s).language  # the longest stretch's
+        transcript = final.future.result()  # a failed recognition raises here (the session's error)
+        heard.text = self._heard_text(final)
+        heard.language = max([*self._committed, transcript], key=lambda t: t.audio_s).language  # the longest's
         heard.recognise_s, heard.stretches, heard.tail_s = transcript.seconds, len(self._committed), transcript.audio_s
         heard.t_ready = time.monotonic()
         if self.keep_audio:

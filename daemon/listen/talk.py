@@ -214,8 +214,8 @@ class VoiceAsk:
         rec = self.recognizer
         if not rec.loaded:
             try:
-                if rec.state != "loading" and rec.on_disk():
-                    self._load_soon()
+                if rec.on_disk():
+                    self._load_soon()  # once: it does nothing while loading
             except Exception as exc:  # SettingsError: a bad stt_model is said when asking by voice
                 log.debug("speech check: no recogniser (%s)", exc)
             return None

@@ -58,6 +58,8 @@ def _model() -> Any:
 
 def preload() -> None:
     """Load the detector in the background (~0.4 s), so that the first answer's first sentence does not wait."""
+    if _identifier is not None:
+        return
 
     def load() -> None:
         try:

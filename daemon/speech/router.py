@@ -283,9 +283,9 @@ class Router:
             raise EngineError(f"{engine.name} produced no audio for: {text[:40]!r}")
         if held and engine.checked and self.check is not None:  # a held sentence: checked by ear before playing
             review = self.check.review(text, np.concatenate(held), engine.sample_rate, language)
-            if review is not None and review.audio is None:
-                raise MisspokeError(f"it said {review.heard[:50]!r}")
-            if review is not None and review.audio is not None:
+            if review is not None:
+                if review.audio is None:
+                    raise MisspokeError(f"it said {review.heard[:50]!r}")
                 held = [review.audio]
         for chunk in held:
             if cancel.is_set():
@@ -321,10 +321,14 @@ class Router:
         self.availability.trip(name, reason)
         return reason
 
+    def _after(self, name: str) -> list[str]:
+        """The engines after `name` in order (all of them when it is not in the order)."""
+        names = self.order()
+        return names[names.index(name) + 1:] if name in names else names
+
     def _reader_of(self, language: str, engine: Engine) -> Engine:
         """The first voice after `engine` in order that reads `language` and can speak now (else `engine`)."""
-        names = self.order()
-        for name in names[names.index(engine.name) + 1:] if engine.name in names else names:
+        for name in self._after(engine.name):
             other = self.engines[name]
             if other.speaks(language) and (self.usable(name, judge=False)[0] or other.last_resort):
                 log.info("%s does not read %s: %s reads this sentence", engine.label, language, other.label)
@@ -332,9 +336,7 @@ class Router:
         return engine
 
     def _next_after(self, failed: str, tried: list[str], language: str = "") -> Engine | None:
-        names = self.order()
-        later = names[names.index(failed) + 1 :] if failed in names else names
-        for name in later:
+        for name in self._after(failed):
             if name in tried or (language and not self.engines[name].speaks(language)
                                  and not self.engines[name].last_resort):
                 continue

@@ -14,6 +14,7 @@ from pathlib import Path
 from daemon.errors import EngineError, EngineUnavailableError
 from daemon.settings import Settings
 from daemon.speech.engines.child import listing
+from daemon.speech.language import base as language_base
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class EspeakBackend:
         """The language of the configured voice ("en" for espeak-ng's default)."""
         arg = self._voice(system_voice)
         found = [v for v in self._listed_quietly() if arg and v.file == arg.partition("+")[0]]
-        return _base(found[0].language) if found else "en"
+        return language_base(found[0].language) if found else "en"
 
     def _for_language(self, language: str) -> str | None:
         """espeak-ng's voice for a language code ("zh": Mandarin, "no": Bokmål), None when it has none."""
@@ -81,18 +82,19 @@ class EspeakBackend:
             wanted = {"zh": "cmn", "no": "nb"}.get(language, language)
             voices = self._listed_quietly()
             exact = [v for v in voices if v.language in (wanted, f"{wanted}-{wanted}")]  # fr-fr, not fr-be
-            close = [v for v in voices if _base(v.language) == wanted]
+            close = [v for v in voices if language_base(v.language) == wanted]
             picks = exact or close
             self._by_language[language] = picks[0].file if picks else None
         return self._by_language[language]
 
     def _listed_quietly(self) -> list[EspeakVoice]:
+        """The voices, listed once per engine (a failed listing is remembered as none: the default voice speaks)."""
         if self._listing is None:
             try:
                 self._listing = self.listed()
             except EngineError as exc:
-                log.warning("system voice list unavailable (%s)", exc)
-                return []
+                log.warning("system voice list unavailable (%s); using the default voice", exc)
+                self._listing = []
         return self._listing
 
     def _voice(self, system_voice: str) -> str | None:
@@ -104,11 +106,7 @@ class EspeakBackend:
             return self._voice_cache[1]
         base, plus, variant = wanted.partition("+")
         key = base.replace("_", " ").casefold()
-        try:
-            known = self.listed()
-        except EngineError as exc:
-            log.warning("system voice list unavailable (%s); using the default voice", exc)
-            known = []
+        known = self._listed_quietly()
         exact = [v for v in known if key in (v.language.casefold(), v.file.casefold(), v.name.casefold())]
         close = [v for v in known if key in v.name.casefold()]
         candidates = exact or close
@@ -118,7 +116,3 @@ class EspeakBackend:
             log.warning("system_voice %r is not an espeak-ng voice; using the default voice", wanted)
         self._voice_cache = (wanted, arg)
         return arg
-
-
-def _base(language: str) -> str:
-    return language.lower().split("-")[0]

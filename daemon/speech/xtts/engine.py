@@ -140,7 +140,7 @@ class XttsEngine(Engine):
             return True
         loaded = self._loaded
         config = getattr(getattr(loaded, "model", None), "config", None)
-        langs = list(getattr(config, "languages", []) or []) or [("zh-cn" if c == "zh" else c) for c in XTTS]
+        langs = list(getattr(config, "languages", []) or []) or [self._language(c) for c in XTTS]
         return self._language(language) in langs
 
     def _check_language(self) -> None:
