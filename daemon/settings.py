@@ -108,6 +108,10 @@ class Settings(BaseModel):
         description="Global hotkey that stops speaking. Not ctrl+alt+<letter>: where AltGr = Ctrl+Alt that types a "
         "character.",
     )
+    hotkey_read: str = Field("ctrl+alt+insert", description="Global hotkey that reads the selected text aloud (none "
+                             "selected: the clipboard's); empty = none. Insert, as Ctrl+Insert is copy.")
+    read_max_chars: int = Field(200_000, ge=100, le=10_000_000, description="Longest text read aloud (read hotkey, "
+                                "tray, `read`), in characters after cleanup; the rest is skipped with a notice.")
 
     # --- asking by voice ---
     hotkey_talk: str = Field(
