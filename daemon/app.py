@@ -36,6 +36,7 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     from daemon.brain.conversation import Conversation
     from daemon.brain.current import CurrentClient
     from daemon.brain.health import HealthPoller
+    from daemon.desktop.read_aloud import ReadAloud
     from daemon.gpu.ollama import OllamaGuard
     from daemon.gpu.policy import KeepWarmPolicy
     from daemon.gpu.vram import VramWatcher
@@ -85,7 +86,9 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     shutdown.add("asking by voice", talk.close)
     speech.router.check = SpeechCheck(live, words=talk.heard_words)  # XTTS checked by the recogniser's ear
     talk.start()
-    parts = Parts(speech, watcher, guard, policy, setup, health, assistant, talk, None)
+    parts = Parts(speech, watcher, guard, policy, setup, health, assistant, talk, None,
+                  ReadAloud(live, assistant, tell=tell.message))  # the selection read aloud (hotkey, tray)
+    shutdown.add("reading aloud", parts.reading.close)
     parts.flow = _ask_flow(live, status, shutdown, parts)
     live.subscribe(lambda old, new: parts.settings_changed(status, old, new))
     return parts
@@ -98,7 +101,8 @@ def _ask_flow(live: LiveSettings, status: StatusBus, shutdown: Shutdown, parts: 
 
     try:
         flow = AskFlow(live, parts.assistant, health=parts.health, paused=lambda: status.current.hotkeys_paused,
-                       prepare=parts.speech.warm_audio, talk=parts.talk, chip=lambda: chip_text(status.current))
+                       prepare=parts.speech.warm_audio, talk=parts.talk, chip=lambda: chip_text(status.current),
+                       read=parts.reading.press)
         flow.start()
     except VoxTrayError as exc:
         log.warning("global hotkeys are off: %s", exc)
@@ -110,8 +114,7 @@ def _ask_flow(live: LiveSettings, status: StatusBus, shutdown: Shutdown, parts: 
 
 
 class App:
-    """The daemon: its settings, Status bus, parts and ordered shutdown. `run()` (daemon/runner.py) blocks
-    until quit() (tray), Ctrl+C or SIGTERM, then stops every part."""
+    """The daemon: settings, Status bus, parts, ordered shutdown; `run()` (runner.py) blocks until quit/Ctrl+C/SIGTERM."""
 
     def __init__(self, settings: Settings, settings_path: Path, headless: bool = False) -> None:
         self.live = LiveSettings(settings_path, settings)

@@ -3,6 +3,7 @@
     assistant = Assistant(client, conversation, pipeline, status, voice=lambda: current_voice, health=poller)
     assistant.ask("Why is the sky blue?", t_hotkey=t_pressed)   # returns at once
     assistant.stop()                                            # barge-in: stops the LLM stream and the speech
+    assistant.read(text, max_chars=200_000)                     # read a text aloud (the selection) the same way
     assistant.wait_idle(10.0)                                   # tests / CLI: wait until the answer is done
     assistant.close()
 
@@ -49,13 +50,16 @@ log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong while answering; the details are in the log."
 LOG_ANSWER_CHARS = 100_000
+NOTHING_TO_READ = "There is nothing to read aloud in that text."
+READ_PIECE = 2000  # a text to read reaches the pipeline in pieces of this many characters (a stop ends it between)
 
 
 class SpeechPipeline(Protocol):
     """What the assistant needs from daemon.speech.pipeline.Pipeline."""
 
-    def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None, *,
-              timings: AnswerTimings | None = None, language: str | None = None) -> object: ...
+    def speak(self, deltas: Iterator[str], voice: VoiceRef | None = None, *, first_fragment: bool = True,
+              timings: AnswerTimings | None = None, language: str | None = None,
+              max_chars: int | None = None) -> object: ...
     def speak_text(self, text: str, voice: VoiceRef | None = None) -> object: ...
     def cancel(self) -> None: ...
 
@@ -67,6 +71,7 @@ class _Ask:
     hotkey: float | None
     generation: int
     language: str | None = None  # the spoken question's language (the recogniser's)
+    read_max: int | None = None  # not a question: a text to read aloud, up to this many characters
 
 
 VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
@@ -113,17 +118,26 @@ class Assistant:
         question was spoken in; a typed question's own language is detected. The answer's sentences are read
         in their own languages; the question's is the guess for the first words, too short to tell."""
         question = question.strip()
-        if not question:
-            return
-        submitted = time.monotonic()
+        if question:
+            log.info("question asked (%d chars)", len(question))
+            self._enqueue(_Ask(question, time.monotonic(), t_hotkey, 0, language))
+
+    def read(self, text: str, *, max_chars: int, t_hotkey: float | None = None) -> None:
+        """Read `text` aloud (a selection, a file) through the answers' pipeline on the same worker, so stop()
+        and a new question end it; up to `max_chars` characters (read_max_chars). Returns at once."""
+        if text.strip():
+            log.info("reading aloud (%d chars)", len(text))
+            self._enqueue(_Ask(text, time.monotonic(), t_hotkey, 0, read_max=max_chars))
+
+    def _enqueue(self, item: _Ask) -> None:
+        """Queue a question or a reading after stopping whatever is being answered or read."""
         with self._lock:
             self._generation += 1
-            gen = self._generation
+            item.generation = self._generation
             self._pending += 1
             self._idle.clear()
         self._interrupt()
-        log.info("question asked (%d chars)", len(question))
-        self._queue.put(_Ask(question, submitted, t_hotkey, gen, language))
+        self._queue.put(item)
         self._worker.wake()
 
     def stop(self) -> None:
@@ -168,7 +182,7 @@ class Assistant:
             if self._current(item.generation):  # older questions were superseded: skip them
                 self._busy.set()
                 try:
-                    self._answer(item)
+                    self._answer(item) if item.read_max is None else self._read(item)
                 except Exception as exc:  # the worker must survive anything, and say so
                     log.exception("answering failed unexpectedly")
                     self._unexpected(item, exc)
@@ -245,6 +259,36 @@ class Assistant:
             log.error("%s", t.error)
             self.status.update(message=t.error)
         self._finished(t)
+
+    def _read(self, item: _Ask) -> None:
+        """Read a text aloud: streamed to the pipeline in pieces, so speech starts with its first sentence."""
+        t = AnswerTimings(f"(reading {len(item.question)} characters)", item.submitted, hotkey=item.hotkey)
+        self.last_timings = t
+        self.status.update(activity=Activity.SPEAKING, message="")
+        text, voice = item.question, self._voice()
+        pieces = (text[i:i + READ_PIECE] for i in range(0, len(text), READ_PIECE))
+        result = self.pipeline.speak(pieces, voice, first_fragment=False, timings=t, max_chars=item.read_max)
+        sentences = getattr(result, "sentences", None) or []
+        t.spoken = sum(1 for s in sentences if getattr(s, "engine", None))
+        t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
+        t.truncated, t.end = bool(getattr(result, "truncated", False)), time.monotonic()
+        if t.cancelled:
+            self._finished(t)
+        elif not getattr(result, "submitted", len(sentences)):
+            note, _ = unspeakable_reason(text)
+            t.error = "nothing to read aloud: " + note.replace("the answer", "the text")
+            t.spoken_error = NOTHING_TO_READ
+            self.status.update(message=t.error)
+            self._say(NOTHING_TO_READ, item, voice)
+        else:
+            if t.truncated:
+                t.error = f"the text ({len(text)} characters) was longer than read_max_chars; the rest was not read"
+            elif not t.spoken:
+                t.error = "no voice could read the text"
+            if t.error:
+                log.error("%s", t.error)
+                self.status.update(message=t.error)
+            self._finished(t)
 
     def _finished(self, t: AnswerTimings) -> None:
         log.info("answer %s: %s", "cancelled" if t.cancelled else "done", t.describe())

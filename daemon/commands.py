@@ -65,6 +65,16 @@ class Commands:
             self.message(STARTING)
         else:
             parts.talk.press(mode="toggle")
+            parts.speech.warm_audio()  # as the talk hotkey does
+
+    def read_aloud(self) -> None:
+        """Tray "Read aloud": what the read hotkey does (the selection, else the clipboard, read aloud)."""
+        parts = self._parts()
+        if parts is None:
+            self.message(STARTING)
+        else:
+            parts.talk.cancel()
+            parts.reading.press()
 
     def stop_speaking(self) -> None:
         parts = self._parts()

@@ -283,12 +283,13 @@ def check_voices(s: Settings) -> Check:
 def check_hotkeys(s: Settings) -> Check:
     from daemon.desktop.hotkeys import altgr_conflict
 
-    combos = [s.hotkey_ask, s.hotkey_stop, *([s.hotkey_talk] if s.hotkey_talk.strip() else [])]
+    combos = [s.hotkey_ask, s.hotkey_stop, *(c for c in (s.hotkey_talk, s.hotkey_read) if c.strip())]
     conflicts = [c for c in map(altgr_conflict, combos) if c]
     if conflicts:
         return Check("hotkeys", WARN, conflicts[0], "choose a combo without Ctrl+Alt+<character> (AltGr layouts)")
     if sys.platform == "win32":
         talk = f", {s.hotkey_talk} talks ({s.talk_mode})" if s.hotkey_talk.strip() else ""
+        talk += f", {s.hotkey_read} reads aloud" if s.hotkey_read.strip() else ""
         return Check("hotkeys", OK, f"RegisterHotKey: {s.hotkey_ask} asks, {s.hotkey_stop} stops{talk}")
     if not os.environ.get("DISPLAY"):
         return Check("hotkeys", WARN, "no X11 display (DISPLAY unset)", "global hotkeys need an X11 session; use the CLI")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from daemon.assistant import Assistant
     from daemon.brain.health import HealthPoller
     from daemon.desktop.ask_flow import AskFlow
+    from daemon.desktop.read_aloud import ReadAloud
     from daemon.gpu.ollama import OllamaGuard
     from daemon.gpu.policy import KeepWarmPolicy
     from daemon.gpu.vram import VramWatcher
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Parts:
-    """Everything app.build() made; `policy`/`model_setup` are None without XTTS, `flow` without a desktop."""
+    """Everything app.build() made; `policy`/`model_setup` are None without XTTS, `flow` without a desktop
+    (reading aloud still works from the tray and CLI there)."""
 
     speech: SpeechStack
     watcher: VramWatcher
@@ -39,6 +41,7 @@ class Parts:
     assistant: Assistant
     talk: VoiceAsk
     flow: AskFlow | None
+    reading: ReadAloud
 
     def settings_changed(self, status: StatusBus, old: Settings, new: Settings) -> None:
         """What must happen at once on new settings (every other value is read at its next use)."""

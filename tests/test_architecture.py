@@ -63,6 +63,7 @@ CHAINS: list[list[set[str]]] = [
     [{"speech.health"}, {"speech.availability"}, {"speech.router"}],
     [{"speech.engines.child"}, {"speech.engines.espeak", "speech.engines.sapi"}, {"speech.engines.system"}],
     [{"desktop.autostart.base"}, {"desktop.autostart.windows", "desktop.autostart.xdg"}, {"desktop.autostart"}],
+    [{"desktop.x11selection", "desktop.winclipboard"}, {"desktop.selection"}, {"desktop.read_aloud"}],
     [{"speech.xtts.tokens", "speech.xtts.vocoder"}, {"speech.xtts.stream"}, {"speech.xtts.engine"}],
     [{"speech.xtts.model", "speech.xtts.latents"}, {"speech.xtts.stream"}],
     [{"voices.decoding"}, {"voices.check"}, {"voices.library"}, {"voices"}],

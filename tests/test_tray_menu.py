@@ -49,7 +49,7 @@ def test_menu_has_every_command_in_order() -> None:
     menu = build_menu(Status(), MODEL, Recorder().handlers())
     assert texts(menu) == [
         "Starting…", "⚠ No LLM set up: set it up…", "-",
-        "Ask…", "Ask by voice", "Stop speaking", "Voices", "Voice engine", "New conversation", "-",
+        "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Voices", "Voice engine", "New conversation", "-",
         "Set up the LLM…", "Check set-up…", "Pause hotkeys", "Files", "-", "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]
@@ -83,10 +83,12 @@ def test_problems_are_clickable_and_capped_so_the_menu_stays_narrow() -> None:
 
 
 def test_hotkey_hints_stop_disabled_when_silent_and_unavailable_engines_greyed_with_the_reason() -> None:
-    model = MenuModel(voices=(), engine="auto", hotkeys=(("ask", "ctrl+alt+space"), ("talk", ""), ("stop", "ctrl+alt+x")),
+    model = MenuModel(voices=(), engine="auto", hotkeys=(("ask", "ctrl+alt+space"), ("talk", ""), ("stop", "ctrl+alt+x"),
+                                                          ("read", "ctrl+alt+insert")),
                       unavailable=(("edge", "down (probe failed)"), ("xtts", "not ready")))
     idle = build_menu(Status(tier=Tier.SYSTEM), model, Recorder().handlers())
     assert (find(idle, "Ask…").hint, find(idle, "Ask by voice").hint) == ("Ctrl+Alt+Space", "")
+    assert find(idle, "Read aloud").hint == "Ctrl+Alt+Insert"
     assert find(idle, "Stop speaking").hint == "Ctrl+Alt+X" and not find(idle, "Stop speaking").enabled
     speaking = build_menu(Status(tier=Tier.SYSTEM, activity=Activity.SPEAKING), model, Recorder().handlers())
     assert find(speaking, "Stop speaking").enabled
@@ -102,6 +104,7 @@ def test_hotkey_hints_stop_disabled_when_silent_and_unavailable_engines_greyed_w
     [
         (("Ask…",), ("ask", ())),
         (("Ask by voice",), ("ask_by_voice", ())),
+        (("Read aloud",), ("read_aloud", ())),
         (("Stop speaking",), ("stop_speaking", ())),
         (("Voices", "bob.wav"), ("use_voice", ("bob.wav",))),
         (("Voices", "Add voice from file…"), ("add_voice", ())),

@@ -6,4 +6,4 @@ To add a verb, write `daemon/cli/<verb>.py` and add its module name to `VERBS`.
 
 from __future__ import annotations
 
-VERBS = ["run", "say", "ask", "transcribe", "doctor", "gpu", "connect", "voices", "model", "autostart"]
+VERBS = ["run", "say", "read", "ask", "transcribe", "doctor", "gpu", "connect", "voices", "model", "autostart"]

@@ -8,6 +8,7 @@ The ask hotkey stops any answer being spoken (barge-in), asks for a fresh LLM he
 types, and opens the question box; Enter in the box asks the assistant. The stop hotkey only stops.
 With `talk` (daemon.listen.talk.VoiceAsk, wired by app.py), `hotkey_talk` asks by voice: pressed (and, in hold
 mode, released) it calls talk.press() / talk.release(); the ask and stop hotkeys cancel any listening.
+With `read` (desktop.read_aloud.ReadAloud.press, wired by app.py), `hotkey_read` reads the selection aloud.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class AskFlow:
     def __init__(self, settings: Settings | SettingsSource, assistant: Asker, *, health: HealthCheck | None = None,
                  paused: Callable[[], bool] | None = None, backend: str | None = None,
                  prepare: Callable[[], None] | None = None, talk: Talk | None = None,
-                 chip: Callable[[], str] | None = None) -> None:
+                 chip: Callable[[], str] | None = None, read: Callable[[float], None] | None = None) -> None:
         self.assistant = assistant
+        self.read = read
         self.health = health
         self.paused = paused or (lambda: False)
         self.prepare = prepare  # e.g. start the audio stream while the user types
@@ -71,12 +73,13 @@ class AskFlow:
         if talk is not None:
             talk.attach(self.box, hold=self.hotkeys.supports_release)
 
-    def _wanted(self) -> tuple[str, str, str]:
+    def _wanted(self) -> tuple[str, str, str, str]:
         s = self.settings
-        return s.hotkey_ask, s.hotkey_stop, s.hotkey_talk if self.talk is not None else ""
+        return (s.hotkey_ask, s.hotkey_stop, s.hotkey_talk if self.talk is not None else "",
+                s.hotkey_read if self.read is not None else "")
 
     def _listener(self) -> HotkeyListener:
-        ask, stop, talk = self._keys
+        ask, stop, talk, read = self._keys
         bindings = {ask: self.on_ask_hotkey, stop: self.on_stop_hotkey}
         names = {ask: "hotkey_ask", stop: "hotkey_stop"}
         releases: dict[str, Callable[[], None]] = {}
@@ -84,6 +87,9 @@ class AskFlow:
             bindings[talk] = self.on_talk_hotkey
             names[talk] = "hotkey_talk"
             releases[talk] = self.on_talk_release
+        if read.strip():
+            bindings[read] = self.on_read_hotkey
+            names[read] = "hotkey_read"
         return HotkeyListener(bindings, backend=self._backend, names=names, releases=releases)
 
     def rebind(self) -> None:
@@ -160,6 +166,14 @@ class AskFlow:
                 self.prepare()
             except Exception:
                 log.exception("preparing for the answer failed")
+
+    def on_read_hotkey(self) -> None:
+        """Read the selection aloud (the grab runs on ReadAloud's worker: it waits for the keys' release)."""
+        if self.paused() or self.read is None:
+            return
+        if self.talk is not None:
+            self.talk.cancel()
+        self.read(time.monotonic())
 
     def on_talk_release(self) -> None:
         if self.talk is not None:

@@ -56,6 +56,7 @@ class TrayActions(Protocol):
     def test_llm(self, address: str, token: str, model: str) -> llm_dialog.Tested: ...
     def save_llm(self, address: str, token: str, model: str, tested: llm_dialog.Tested | None) -> str: ...
     def ask_by_voice(self) -> None: ...
+    def read_aloud(self) -> None: ...
     def model_offer(self) -> dialogs.ModelOffer: ...
     def validate_model_folder(self, folder: Path) -> list[str]: ...
     def accept_model_license(self) -> None: ...
@@ -121,6 +122,7 @@ class Tray:
             quit=self._job(actions.quit),
             connect_bridge=self._connect_bridge,
             ask_by_voice=self._job(lambda: actions.ask_by_voice()),
+            read_aloud=self._job(lambda: actions.read_aloud()),
             get_model=lambda: self._window("model-dialog", self._get_model),
             cancel_download=self._job(actions.cancel_download),
             check_setup=lambda: self._window("setup-report", lambda: self._show_report(
@@ -297,7 +299,7 @@ class Tray:
             log.exception("could not read which engines can speak")
             unavailable = self._model.unavailable
         s = self._settings()
-        hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("stop", s.hotkey_stop))
+        hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("read", s.hotkey_read), ("stop", s.hotkey_stop))
         return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable)
 
     def _render_loop(self) -> None:

@@ -79,6 +79,7 @@ class Handlers:
     quit: Callable[[], None]
     connect_bridge: Callable[[], None] = lambda: None
     ask_by_voice: Callable[[], None] = lambda: None
+    read_aloud: Callable[[], None] = lambda: None
     get_model: Callable[[], None] = lambda: None
     cancel_download: Callable[[], None] = lambda: None
     check_setup: Callable[[], None] = lambda: None
@@ -241,6 +242,7 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         SEPARATOR,
         Entry("Ask…", action=h.ask, default=True, hint=keys.get("ask", "")),
         Entry("Ask by voice", action=h.ask_by_voice, hint=keys.get("talk", "")),
+        Entry("Read aloud", action=h.read_aloud, hint=keys.get("read", "")),
         Entry("Stop speaking", action=h.stop_speaking, hint=keys.get("stop", ""), enabled=speaking),
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Voice engine", submenu=engines),

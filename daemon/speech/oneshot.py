@@ -22,6 +22,7 @@ class OneShotResult:
     seconds: float
     engines: list[str]
     errors: list[str] = field(default_factory=list)  # why sentences were not spoken
+    truncated: bool = False  # longer than max_chars: the rest was not spoken
 
     @property
     def summary(self) -> str:
@@ -65,9 +66,11 @@ class _Counting:
 
 
 def speak_once(
-    settings: Settings, text: str, engine: str | None = None, voice: str | None = None, out: Path | None = None
+    settings: Settings, text: str, engine: str | None = None, voice: str | None = None, out: Path | None = None,
+    max_chars: int | None = None,
 ) -> OneShotResult:
-    """Speak text (engine forced or chosen by health) into the speakers or a WAV file; blocks until done."""
+    """Speak text (engine forced or chosen by health) into the speakers or a WAV file; blocks until done.
+    `max_chars`: the longest text spoken (default speak_max_chars; `read` gives read_max_chars)."""
     ensure_resampler()
     if engine is not None:
         settings = settings.model_copy(update={"engine": engine})
@@ -82,11 +85,11 @@ def speak_once(
     try:
         if settings.engine in ("auto", "xtts") and "xtts" in stack.engines:
             speech_stack.load_xtts_for_cli(stack, settings, forced=settings.engine == "xtts")
-        result = stack.pipeline.speak_text(text, ref)
+        result = stack.pipeline.speak([text], ref, first_fragment=False, max_chars=max_chars)
         used = [e for e in result.engines if e]
         errors = [s.error for s in result.sentences if s.engine is None and s.error]
         if forced and used and set(used) != {settings.engine}:
             log.warning("%s could not speak everything; used %s", settings.engine, ", ".join(sorted(set(used))))
     finally:
         stack.close()
-    return OneShotResult(sink.seconds, used, errors)
+    return OneShotResult(sink.seconds, used, errors, result.truncated)

@@ -6,8 +6,9 @@ thread (the only GPU user) speaks them through the router while later deltas are
 anything stale. Messages between the threads are typed dataclasses, never string sentinels.
 
 The first sentence may start at its first clause (settings.first_fragment_words). At most
-settings.speak_max_chars characters of one utterance are spoken: past that the rest is read (so the stream
-ends normally) but not split or spoken, and one short sentence says so (`SpeechResult.truncated`).
+settings.speak_max_chars characters of one utterance (or the caller's `max_chars`) are spoken: past that the
+rest is read (so the stream ends normally) but not split or spoken, and one short sentence says so
+(`SpeechResult.truncated`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from daemon.errors import EngineError
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
-from daemon.speech.language import LanguageTrack, fixed_language, preload
+from daemon.speech.language import LanguageTrack, fixed_language
 from daemon.speech.router import Router
 from daemon.speech.sentences import SentenceSplitter
 from daemon.speech.sinks import AudioSink
@@ -147,7 +148,6 @@ class Pipeline:
         self._job: _Job | None = None
         self._worker = Worker("synthesis", self._step, retry_s=0.0)  # asleep until a sentence is queued
         self._worker.start()
-        preload()  # the language detector, before the first answer needs it
 
     @property
     def current_utterance(self) -> int:
@@ -157,6 +157,7 @@ class Pipeline:
     def speak(
         self, deltas: Iterable[str], voice: VoiceRef | None = None, *, wait_playback: bool = True,
         first_fragment: bool = True, timings: AnswerTimings | None = None, language: str | None = None,
+        max_chars: int | None = None,
     ) -> SpeechResult:
         """Speak a stream of text deltas; returns when it was all played (or cancelled).
 
@@ -166,6 +167,7 @@ class Pipeline:
         sentence, first audio and end into (the assistant's, for one answer); a new one when None. `language`:
         what the text is likely in (the spoken question's language), for sentences too short to tell; each
         sentence's own language is detected (daemon/speech/language.py) unless `xtts_language` fixes it.
+        `max_chars`: this utterance's limit instead of speak_max_chars (reading a selection: read_max_chars).
         """
         with self._speak_lock:
             with self._lock:
@@ -178,7 +180,7 @@ class Pipeline:
                 first_fragment_words=self.settings.first_fragment_words if first_fragment else 0,
                 merge_words=MERGE_WORDS,
             )
-            budget = self.settings.speak_max_chars
+            budget = self.settings.speak_max_chars if max_chars is None else max_chars
             failure: BaseException | None = None
             try:
                 for delta in deltas:
@@ -233,8 +235,8 @@ class Pipeline:
         """Queue sentences while the speak_max_chars budget lasts; returns what is left of it."""
         for sentence in sentences:
             if len(sentence) > budget:
-                log.warning("utterance %d: over speak_max_chars (%d); the rest is not spoken",
-                            job.utterance, self.settings.speak_max_chars)
+                log.warning("utterance %d: over its length limit (speak_max_chars or read_max_chars); the rest "
+                            "is not spoken", job.utterance)
                 job.result.truncated = True
                 self._submit(job, TOO_LONG)
                 return 0
