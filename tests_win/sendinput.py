@@ -17,7 +17,7 @@ from ctypes import wintypes
 user32 = ctypes.WinDLL("user32", use_last_error=True)
 INPUT_KEYBOARD, KEYEVENTF_KEYUP = 1, 0x2
 VK = {"ctrl": 0x11, "alt": 0x12, "shift": 0x10, "win": 0x5B, "space": 0x20, "enter": 0x0D, "esc": 0x1B,
-      "backspace": 0x08, "tab": 0x09, **{f"f{i}": 0x6F + i for i in range(1, 25)}}
+      "backspace": 0x08, "tab": 0x09, "insert": 0x2D, **{f"f{i}": 0x6F + i for i in range(1, 25)}}
 
 
 class KEYBDINPUT(ctypes.Structure):
