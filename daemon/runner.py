@@ -30,8 +30,7 @@ def run(app: App) -> int:
             print(f"VoxTray is running: {why}. Press Ctrl+C to stop.", flush=True)
             log.info("running headless: %s", why)
             app.start()
-            while not app.stopping.wait(0.5):
-                pass
+            _wait_for_quit(app.stopping)
         else:
             _run_tray(app, starter)
     finally:
@@ -39,6 +38,17 @@ def run(app: App) -> int:
             thread.join(timeout=60)
         app.shutdown()
     return 0
+
+
+def _wait_for_quit(stopping: threading.Event) -> None:
+    """Block the main thread until quit. POSIX: one wait with no timeout (a signal handler still runs: the lock
+    wait is interrupted, the handler sets the event). Windows cannot interrupt a lock wait for Ctrl+C, so there the
+    main thread looks once a second (headless runs only; the tray owns the main thread otherwise)."""
+    if sys.platform != "win32":
+        stopping.wait()
+        return
+    while not stopping.wait(1.0):
+        pass
 
 
 def _install_signals(app: App) -> None:
