@@ -20,6 +20,7 @@ HELPERS = {"faulty_llm", "daemon_child"}  # not benches: the soak's LLM child, t
 QUICK = {
     "box_latency": ('"bench": "box_latency"', 120),
     "idle": ("| **all the daemon's threads** |", 120),
+    "memory": ('"bench": "memory"', 90),
     "pipeline_latency": ('"bench": "first_fragment"', 60),
     "soak": ("soak passed", 90),
     "speech_check": ('"bench": "speech_check"', 120),
