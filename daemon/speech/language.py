@@ -6,8 +6,9 @@
 
 The detector is py3langid (the maintained fork of langid.py, BSD): pure Python and numpy, so it loads on the
 Windows interpreter without a native extension or the Visual C++ Redistributable; a 4.6 MB model inside the
-wheel (nothing to download); deterministic; ~0.1 ms a sentence here, loaded once in the background (~0.4-0.6 s,
-54 MB resident: the full table is dropped once the candidates are chosen). It is asked to
+wheel (nothing to download); deterministic; ~0.1 ms a sentence here. Loaded once (~0.4-0.6 s, 49 MB resident: the
+full table is dropped once the candidates are chosen), not at start: in the background at the ask or talk hotkey
+(`preload`, while the user types or speaks), else at an answer's first detection (bench/memory.py). It is asked to
 choose among CANDIDATES only (the 17 languages XTTS speaks and the other common ones edge-tts and the system
 voices read), which makes short sentences far more reliable than 97 languages would. Scripts decide first: kana
 is Japanese, Hangul Korean, other Han Chinese; a sentence too short to judge (under MIN_CHARS letters, or a
@@ -20,6 +21,7 @@ import logging
 import re
 import threading
 import time
+from array import array
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -51,14 +53,18 @@ def _model() -> Any:
             ident.set_languages(list(CANDIDATES))
             if hasattr(ident, "_full_model"):  # keep only the candidates' table: 81 -> 54 MB resident
                 ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
+            if isinstance(getattr(ident, "_rowbase", None), list):  # 2 x 100k int objects -> arrays: 54 -> 49 MB
+                ident._rowbase = array("q", ident._rowbase)
+                ident.tk_output = array("i", ident.tk_output)
             _identifier = ident
             log.info("language detector loaded in %.2f s", time.monotonic() - t0)
         return _identifier
 
 
 def preload() -> None:
-    """Load the detector in the background (~0.4 s), so that the first answer's first sentence does not wait."""
-    if _identifier is not None:
+    """Load the detector in the background (~0.4 s) when a question is coming, so that its first sentence does not
+    wait (does nothing once loaded or while loading)."""
+    if _identifier is not None or _lock.locked():
         return
 
     def load() -> None:

@@ -12,6 +12,7 @@ from daemon import paths
 from daemon.errors import EngineError, EngineUnavailableError
 from daemon.live import SettingsSource
 from daemon.settings import Settings
+from daemon.speech import language
 from daemon.speech.engines.base import Engine
 from daemon.speech.factory import build_engines
 from daemon.speech.pipeline import Pipeline
@@ -44,10 +45,12 @@ class SpeechStack:
         threading.Thread(target=work, name="prepare-voice", daemon=True).start()
 
     def warm_audio(self) -> None:
-        """Start the output stream in the background (while the user types: the first sentence plays at once)."""
+        """Start the output stream and load the language detector in the background (at the ask or talk hotkey:
+        while the user types or speaks), so that the first sentence plays at once."""
         warm = getattr(self.sink, "warm", None)
         if warm is not None:
             threading.Thread(target=warm, name="audio-warm", daemon=True).start()
+        language.preload()  # not at start: 49 MB resident until the first question (bench/memory.py)
 
     def close(self) -> None:
         """Stop speaking and release everything (pipeline, router, sink, engines)."""
