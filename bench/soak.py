@@ -31,6 +31,10 @@ questions. Exit code 1 when a limit is broken:
   RSS more than --max-rss-growth-mb (50) over the baseline; any growth of OS threads, file descriptors, child
   processes or temp files over the baseline; a question not ended within its bound + --slack; a question that
   ended in silence; any escaped exception or unexpected-exception log record.
+The end sample is the minimum over at least ~1 s and, while a count is above the baseline, up to END_WAIT_S (3 s),
+so a connection closing as the soak ends is not counted; what stays open that long is a leak. When fds grew, the
+failure names the new descriptors (a TCP socket by its ports and state) and says whether gc.collect() closed them
+(a socket left to the garbage collector instead of being closed: issue #22, LLM error replies).
 A question's bound: llm_connect_timeout_s + llm_max_answer_s (the answer's own bound) + --speech-bound (speaking at
 most speak_max_chars characters and one error sentence).
 """
@@ -67,6 +71,7 @@ BOUNDS: dict[str, Any] = {  # settings for a fast soak (the defaults are minutes
     "llm_max_answer_s": 1.5, "llm_max_answer_chars": 4000, "speak_max_chars": 400,
 }
 LOUD = 1e-3  # a sample above this is sound
+END_WAIT_S = 3.0  # the end sample waits up to this long for a count above the baseline's to come down
 
 
 class PacedSink:
@@ -211,10 +216,16 @@ class Summary:
     unexpected_records: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     engines: dict[str, int] = field(default_factory=dict)
+    fd_detail: str = ""  # when fds grew: which descriptors are new (see new_fds)
 
 
-def measure(n: int, t0: float, tmp: Path, settle: bool = False) -> Sample:
-    """One sample; `settle`: the minimum of a few over ~1 s, so a thread that is just ending is not counted."""
+def measure(n: int, t0: float, tmp: Path, settle: bool = False, until: Sample | None = None) -> Sample:
+    """One sample; `settle`: the minimum of a few over ~1 s, so a thread that is just ending is not counted.
+
+    `until` (the end sample): the minimum over at least ~1 s and, while a count is still above `until`'s (the
+    baseline), over up to END_WAIT_S, so a connection or thread that is closing as the soak ends (a health check
+    the last failed question asked for) is not counted; what stays open that long is a leak.
+    """
     proc = psutil.Process()
 
     def one() -> Sample:
@@ -228,13 +239,85 @@ def measure(n: int, t0: float, tmp: Path, settle: bool = False) -> Sample:
 
     if not settle:
         return one()
-    samples = []
-    for _ in range(5):
+    samples: list[Sample] = []
+    deadline = time.monotonic() + END_WAIT_S
+    while True:
         samples.append(one())
         time.sleep(0.25)
+        if len(samples) < 5:
+            continue
+        if until is None or time.monotonic() > deadline or not _above(samples, until):
+            break
     last = samples[-1]
     return Sample(n, last.elapsed_s, last.rss_mb, min(s.threads for s in samples), min(s.py_threads for s in samples),
                   min(s.fds for s in samples), min(s.children for s in samples), min(s.tmp_files for s in samples))
+
+
+def _above(samples: list[Sample], base: Sample) -> bool:
+    """Whether any count's minimum over `samples` is still above the baseline's."""
+    return any(min(getattr(x, name) for x in samples) > getattr(base, name)
+               for name in ("threads", "py_threads", "fds", "children", "tmp_files"))
+
+
+def fd_targets() -> dict[int, str]:
+    """This process's file descriptors and what each is (Linux: /proc; {} elsewhere); a TCP socket is named by
+    its ports and state, e.g. "tcp 127.0.0.1:41230 -> 127.0.0.1:38901 ESTABLISHED"."""
+    fds: dict[int, str] = {}
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return fds
+    for name in names:
+        try:
+            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # closed since (the listing's own descriptor among them)
+    sockets: dict[str, str] = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/net/{table}").read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if len(f) > 9:
+                sockets[f[9]] = f"{table} {_addr(f[1])} -> {_addr(f[2])} {TCP_STATES.get(f[3], f[3])}"
+    out = {}
+    for fd, target in fds.items():
+        if target.startswith("socket:["):
+            target = sockets.get(target[8:-1], target)
+        out[fd] = target
+    return out
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
+              "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def _addr(hexed: str) -> str:
+    host, port = hexed.split(":")
+    if len(host) == 8:  # IPv4, little-endian
+        host = ".".join(str(b) for b in reversed(bytes.fromhex(host)))
+    return f"{host}:{int(port, 16)}"
+
+
+def new_fds(before: dict[int, str]) -> str:
+    """The descriptors open now that were not at `before` (the baseline), described; then whether the garbage
+    collector frees them: a socket it frees was left to it by its owner instead of being closed (the issue #22
+    leak: an LLM reply that was an error kept its connection open in a reference cycle)."""
+    import gc
+
+    now = fd_targets()
+    extra = sorted(t for fd, t in now.items() if before.get(fd) != t)
+    if not extra:
+        return ""
+    counts = collections.Counter(extra)
+    text = "new: " + "; ".join(f"{t}" + (f" x{n}" if n > 1 else "") for t, n in counts.items())
+    gc.collect()
+    freed = len(now) - len(fd_targets())
+    if freed > 0:
+        text += f"; gc.collect() closed {freed} of them: left to the garbage collector, never closed"
+    return text
 
 
 def classify(timings: Any, question: str) -> tuple[str, str]:
@@ -264,7 +347,9 @@ def verdict(s: Summary, max_rss_growth_mb: float, growth: bool = True) -> list[s
     for name in ("threads", "fds", "children", "tmp_files") if growth else ():
         before, after = getattr(b, name), getattr(e, name)
         if after > before:
-            out.append(f"{name} grew over the baseline: {before} -> {after}")
+            detail = f"; {s.fd_detail}" if name == "fds" and s.fd_detail else ""
+            out.append(f"{name} grew over the baseline: {before} -> {after} (still after waiting up to "
+                       f"{END_WAIT_S:g} s for closing ones){detail}")
     hung = sum(o.get("hung", 0) for o in s.outcomes.values())
     if hung:
         out.append(f"{hung} question(s) did not end within their bound ({s.bound_s:g} s + {s.slack_s:g} s slack)")
@@ -372,6 +457,7 @@ class Soak:
         self.surprises: collections.Counter[str] = collections.Counter()
         self.engines: collections.Counter[str] = collections.Counter()
         self.leaks: list[Any] = []
+        self.baseline_fds: dict[int, str] = {}
         self.apis = ["ollama", "openai"]
         self.llm: FaultyLLM | None = None
         self.app: Any = None
@@ -395,8 +481,10 @@ class Soak:
             s.questions = n
             s.minutes = (time.monotonic() - self.t0) / 60
             if s.baseline is not None:
-                s.end = measure(n, self.t0, self.tmp, settle=True)
+                s.end = measure(n, self.t0, self.tmp, settle=True, until=s.baseline)
                 s.peak_rss_mb = max(s.peak_rss_mb, s.end.rss_mb)
+                if s.end.fds > s.baseline.fds:
+                    s.fd_detail = new_fds(self.baseline_fds)
             if self.app is not None:
                 self.app.shutdown()
             self.llm.close()
@@ -462,6 +550,7 @@ class Soak:
             inject_leak(args.inject_leak, self.leaks)
         if n == args.warmup:
             s.baseline = measure(n, self.t0, self.tmp, settle=True)
+            self.baseline_fds = fd_targets()
             print(f"baseline after {n} warm-up questions: {s.baseline.line()}", flush=True)
         if n % args.report_every == 0:
             sample = measure(n, self.t0, self.tmp)

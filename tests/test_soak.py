@@ -4,10 +4,17 @@ the seeded faulty LLM (bench/faulty_llm.py) in a child process; each limit is it
 The soak measures its own process (the daemon alone: the LLM stand-ins run in a grandchild), so it runs as a child
 of pytest, never inside it. `test_the_checker_sees_*` prove the checks can fail: a soak that leaks a thread and a
 file descriptor and lets an exception escape after its warm-up must fail, naming each.
+
+Issue #22: a 6-minute soak failed on "fds grew over the baseline: 9 -> 11". The two were LLM connections whose
+reply was an error (HTTP 404 to the protocol probe, 500, a redirect): the client raised without closing them, so
+each stayed open as long as the exception's traceback lived, and the probe's kept first error made that a reference
+cycle, open until the garbage collector ran, which a daemon at rest may not do for minutes. `test_*_connection*`
+below count this process's descriptors against the faulty LLM (a child process: only the client's sockets count).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -16,10 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
-from bench.faulty_llm import KIND_NAMES, FaultPlan
-from bench.soak import Sample, Summary, verdict
+from bench.faulty_llm import KIND_NAMES, Fault, FaultPlan, FaultyLLM
+from bench.soak import Sample, Summary, fd_targets, new_fds, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = 200
@@ -157,3 +165,96 @@ def test_the_fault_plan_is_seeded() -> None:
 
     assert draw(7) == draw(7) != draw(8)
     assert {f.kind for f in draw(7)} == set(KIND_NAMES)
+
+
+# ---- issue #22: no LLM connection is left to the garbage collector --------------------------------------------
+def fds() -> int:
+    proc = psutil.Process()
+    if not hasattr(proc, "num_fds"):
+        pytest.skip("counts POSIX file descriptors")
+    return proc.num_fds()
+
+
+@pytest.fixture(scope="module")
+def faulty_llm() -> Iterator[FaultyLLM]:
+    llm = FaultyLLM.start()
+    yield llm
+    llm.close()
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    """The garbage collector off: a socket only a reference cycle holds stays open, as in a daemon at rest."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def client(url: str, api: str = "auto", model: str = "") -> Any:
+    from daemon.brain.client import LLMClient
+    from daemon.settings import Settings
+
+    return LLMClient(Settings(remote_llm_url=url, llm_api=api, llm_model=model, llm_headers={}), token="")
+
+
+@pytest.mark.parametrize("api", ["ollama", "openai"])
+@pytest.mark.parametrize("fault", ["500", "redirect"])
+def test_an_error_reply_closes_its_connection_while_the_error_lives(faulty_llm: FaultyLLM, no_gc: None, api: str,
+                                                                    fault: str) -> None:
+    from daemon.brain.errors import LLMProblem
+
+    faulty_llm.serve(Fault(fault, {"fault": fault}))
+    llm = client(faulty_llm.urls[api], api, "tiny-llm:latest")
+    before = fds()
+    with pytest.raises(LLMProblem) as raised:
+        llm.chat([{"role": "user", "content": "Why is the sky blue?"}])
+    assert raised.value.__traceback__ is not None  # the traceback (and the frames that had the connection) lives on
+    assert fds() == before, f"{type(raised.value).__name__} left its connection open: {fd_targets()}"
+
+
+def test_probing_the_protocol_leaves_no_connection_to_the_garbage_collector(faulty_llm: FaultyLLM,
+                                                                            no_gc: None) -> None:
+    """llm_api auto on an OpenAI server: Ollama's /api/tags answers 404 first; that reply's connection is closed."""
+    faulty_llm.serve(Fault("normal"))
+    llm = client(faulty_llm.urls["openai"])
+    before = fds()
+    assert llm.detect() == "openai"
+    assert llm.health()[0]
+    assert fds() == before, fd_targets()
+    stream = llm.chat([{"role": "user", "content": "Why is the sky blue?"}])
+    assert "".join(stream).startswith("The sky")
+    assert fds() == before, fd_targets()
+
+
+def test_a_stream_closed_before_it_is_read_releases_its_connection(faulty_llm: FaultyLLM, no_gc: None) -> None:
+    faulty_llm.serve(Fault("normal"))
+    llm = client(faulty_llm.urls["ollama"], "ollama", "tiny-llm:latest")
+    before = fds()
+    stream = llm.chat([{"role": "user", "content": "Why is the sky blue?"}])
+    assert fds() == before + 1
+    stream.close()  # a question superseded before its answer was read
+    assert fds() == before, fd_targets()
+    assert list(stream) == [] and stream.cancelled
+
+
+def test_the_end_check_names_the_new_descriptors_and_a_socket_left_to_the_garbage_collector(
+        faulty_llm: FaultyLLM, no_gc: None) -> None:
+    """What the soak prints when fds grew: each new descriptor (a TCP socket by its ports and state) and whether
+    gc.collect() closed some (left to the garbage collector rather than closed)."""
+    import socket
+
+    before = fd_targets()
+    port = int(faulty_llm.urls["ollama"].rsplit(":", 1)[1])
+    cycle: list[Any] = [socket.create_connection(("127.0.0.1", port))]
+    cycle.append(cycle)  # only a reference cycle holds the socket
+    del cycle
+    kept = open(os.devnull, "rb")  # noqa: SIM115 - held on purpose
+    try:
+        detail = new_fds(before)
+    finally:
+        kept.close()
+    assert f"-> 127.0.0.1:{port} ESTABLISHED" in detail and os.devnull in detail, detail
+    assert "gc.collect() closed" in detail, detail  # 1 of them here (more if an earlier test left some)

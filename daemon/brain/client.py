@@ -171,10 +171,17 @@ class LLMClient:
         return headers
 
     def _send(self, method: str, path: str, payload: Any, read_timeout: float, *, stream: bool = False) -> Opened:
-        """Send the request (brain/transport.py) and check the reply's status."""
+        """Send the request (brain/transport.py) and check the reply's status. A reply that is an error (an
+        error status, a redirect, an HTML page) closes its connection here: left to the exception's traceback,
+        the socket stayed open as long as the exception lived, and in a reference cycle (`_probe` keeps its first
+        error) until the garbage collector ran, which a daemon at rest may not do for minutes (issue #22)."""
         body = json.dumps(payload).encode() if payload is not None else None
         conn, sock, resp = self._transport.open(method, path, body, self._headers(body), read_timeout, stream=stream)
-        self._check_status(resp, path)
+        try:
+            self._check_status(resp, path)
+        except BaseException:
+            conn.close()
+            raise
         return conn, sock, resp
 
     def _check_status(self, resp: http.client.HTTPResponse, path: str) -> None:
@@ -221,10 +228,10 @@ class LLMClient:
             except LLMHTTPError as exc:
                 if exc.status in (401, 403):
                     raise
-                first_error = first_error or exc
+                first_error = first_error or exc.with_traceback(None)  # kept without its frames: no cycle
                 continue
             except LLMProblem as exc:
-                first_error = first_error or exc
+                first_error = first_error or exc.with_traceback(None)
                 continue
             if isinstance(data, dict) and key in data:
                 return api

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class ChatStream:
         self._chars = 0
         self._t_content = t_request  # the latest token with content
         self._closed = False
+        self._reading = False  # __iter__ has begun: only it releases the connection then
+        self._lock = threading.Lock()
 
     @property
     def text(self) -> str:
@@ -73,6 +76,10 @@ class ChatStream:
         return self._parts[0] if self._parts else ""
 
     def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            if self._closed:
+                return
+            self._reading = True
         try:
             limit = self._bounds.max_answer_chars
             for delta in self._deltas():
@@ -104,8 +111,13 @@ class ChatStream:
             self._release()
 
     def close(self) -> None:
-        """Stop reading: wakes a reader blocked on the socket at once (safe from any thread)."""
+        """Stop reading: wakes a reader blocked on the socket at once (safe from any thread); a stream that was
+        never read releases its connection here."""
         self.cancelled = True
+        with self._lock:
+            if not self._reading:
+                self._release()
+                return
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
