@@ -18,7 +18,7 @@ from daemon.live import LiveSettings
 from daemon.parts import Parts, Shutdown
 from daemon.settings import Settings
 from daemon.speech.player import Player
-from daemon.speech.sinks import AudioSink, LiveSink
+from daemon.speech.sinks import LiveSink
 from daemon.status import StatusBus, Tier
 
 if TYPE_CHECKING:
@@ -42,13 +42,12 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     from daemon.gpu.vram import VramWatcher
     from daemon.listen.talk import VoiceAsk
     from daemon.modelsetup import ModelSetup
-    from daemon.speech import stack
+    from daemon.speech import duck, stack
     from daemon.speech.check import SpeechCheck
 
     s = live()
     status.update(tier=Tier.STARTING, voice=s.reference_path.stem, llm_url=s.remote_llm_url)
     ensure_resampler()
-    sink: AudioSink
     try:
         sink = LiveSink(live, status, player=Player(s.output_device, s.output_sample_rate, s.volume))
     except AudioDeviceError as exc:
@@ -57,6 +56,7 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
     watcher, guard = VramWatcher(live, status), OllamaGuard(live)
     watcher.start()
     shutdown.add("VRAM watcher", watcher.stop)
+    shutdown.add("ducking", duck.start(live, status))  # other apps lowered while speaking (restored after speech)
     policy: KeepWarmPolicy | None = None
     speech = stack.build(live, status, sink, headroom=lambda: policy is None or policy.headroom(),
                          on_oom=lambda: policy.on_oom() if policy is not None else None)

@@ -100,6 +100,8 @@ class Settings(BaseModel):
     volume: float = Field(1.0, ge=0.0, le=2.0, description="Output gain.")
     sentence_gap_s: float = Field(0.2, ge=0.0, le=2.0, description="Silence between the sentences of an answer "
                                   "(each voice's own silence at sentence ends is trimmed where it can be).")
+    duck_others: bool = Field(True, description="Lower other apps (music, videos) while VoxTray speaks; put back after.")
+    duck_level: float = Field(0.3, ge=0.0, le=1.0, description="Other apps' loudness while lowered (0.3 = 30 %).")
 
     # --- hotkeys ---
     hotkey_ask: str = Field("ctrl+alt+space", description="Global hotkey that opens the question box.")

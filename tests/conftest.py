@@ -24,6 +24,7 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("COQUI_TOS_AGREED", os.environ.get("COQUI_TOS_AGREED", ""))
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{base / 'no-pulse'}")  # a test names its own server, never the user's
 
 
 @pytest.fixture

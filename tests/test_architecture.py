@@ -67,6 +67,8 @@ CHAINS: list[list[set[str]]] = [
     [{"speech.xtts.tokens", "speech.xtts.vocoder"}, {"speech.xtts.stream"}, {"speech.xtts.engine"}],
     [{"speech.xtts.model", "speech.xtts.latents"}, {"speech.xtts.stream"}],
     [{"voices.decoding"}, {"voices.check"}, {"voices.library"}, {"voices"}],
+    [{"speech.duck.base"}, {"speech.duck.journal", "speech.duck.pulse", "speech.duck.winaudio"},
+     {"speech.duck.ducker"}, {"speech.duck"}],
 ]
 
 
