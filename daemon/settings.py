@@ -184,6 +184,8 @@ class Settings(BaseModel):
     )
     llm_health_interval_s: float = Field(30.0, ge=0, le=86400, description="LLM health poll interval; 0 = off.")
     history_turns: int = Field(6, ge=0, le=100, description="Question/answer pairs remembered.")
+    answers_kept: int = Field(20, ge=0, le=1000, description="Questions and answers kept in answers.json (per-user "
+                              "data folder) for the tray's Show the last answer; 0 = none kept on disk.")
     speak_max_chars: int = Field(
         20000, ge=100, le=1_000_000, description="Longest text read aloud at once (characters, after cleanup); the "
         "rest is skipped with a short notice."
