@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from daemon.answerlog import AnswerLog
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMAnswerCutError, LLMProblem
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 UNEXPECTED = "Something went wrong while answering; the details are in the log."
 LOG_ANSWER_CHARS = 100_000
 NOTHING_TO_READ = "There is nothing to read aloud in that text."
+NOTHING_TO_REPEAT = "There is no answer to repeat yet."
 READ_PIECE = 2000  # a text to read reaches the pipeline in pieces of this many characters (a stop ends it between)
 
 
@@ -62,6 +62,7 @@ class SpeechPipeline(Protocol):
               timings: AnswerTimings | None = None, language: str | None = None,
               max_chars: int | None = None) -> object: ...
     def speak_text(self, text: str, voice: VoiceRef | None = None) -> object: ...
+    def replay(self, utterance: int) -> object | None: ...
     def cancel(self) -> None: ...
 
 
@@ -73,6 +74,18 @@ class _Ask:
     generation: int
     language: str | None = None  # the spoken question's language (the recogniser's)
     read_max: int | None = None  # not a question: a text to read aloud, up to this many characters
+    repeat: bool = False  # not a question: the last answer again
+
+
+@dataclass
+class _Last:
+    """The last answer (or reading) spoken, for repeat(): its text and the pipeline's utterance that spoke it."""
+
+    text: str
+    language: str | None
+    utterance: int | None
+    read_max: int | None = None
+
 
 
 VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
@@ -85,16 +98,15 @@ class Assistant:
     question)."""
 
     def __init__(self, client: LLMClient | ClientSource, conversation: Conversation, pipeline: SpeechPipeline, status: StatusBus,
-                 *, voice: VoiceSource = None, health: HealthPoller | None = None,
-                 answers: AnswerLog | None = None) -> None:
+                 *, voice: VoiceSource = None, health: HealthPoller | None = None) -> None:
         self.client = client
         self.conversation = conversation
         self.pipeline = pipeline
         self.status = status
         self.voice = voice
         self.health = health
-        self.answers = answers  # the last answers, kept for "Show the last answer"
         self.last_timings: AnswerTimings | None = None
+        self._last: _Last | None = None
         self._queue: queue.Queue[_Ask] = queue.Queue()
         self._lock = threading.Lock()
         self._generation = 0
@@ -131,6 +143,12 @@ class Assistant:
         if text.strip():
             log.info("reading aloud (%d chars)", len(text))
             self._enqueue(_Ask(text, time.monotonic(), t_hotkey, 0, read_max=max_chars))
+
+    def repeat(self, *, t_hotkey: float | None = None) -> None:
+        """Say the last answer (or reading) again without asking the LLM: its kept audio, else its text
+        re-synthesised (see Pipeline.replay). Stops what is being said first; returns at once."""
+        log.info("repeating the last answer")
+        self._enqueue(_Ask("", time.monotonic(), t_hotkey, 0, repeat=True))
 
     def _enqueue(self, item: _Ask) -> None:
         """Queue a question or a reading after stopping whatever is being answered or read."""
@@ -185,7 +203,7 @@ class Assistant:
             if self._current(item.generation):  # older questions were superseded: skip them
                 self._busy.set()
                 try:
-                    self._answer(item) if item.read_max is None else self._read(item)
+                    (self._repeat if item.repeat else self._answer if item.read_max is None else self._read)(item)
                 except Exception as exc:  # the worker must survive anything, and say so
                     log.exception("answering failed unexpectedly")
                     self._unexpected(item, exc)
@@ -237,13 +255,14 @@ class Assistant:
         t.first_token = stream.t_first_token
         t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
         t.answer = stream.text
+        if stream.text.strip():
+            self._last = _Last(stream.text, hint, getattr(result, "utterance_id", None))
         sentences = getattr(result, "sentences", None) or []
         t.spoken = sum(1 for s in sentences if getattr(s, "engine", None))
         t.unspoken = len(sentences) - t.spoken
         t.truncated = bool(getattr(result, "truncated", False))
         t.end = time.monotonic()
         self.conversation.add(item.question, stream.text)
-        self._keep(item.question, stream.text, cancelled=t.cancelled, truncated=t.truncated)
         if t.cancelled:
             self._finished(t)
             return
@@ -272,11 +291,11 @@ class Assistant:
         text, voice = item.question, self._voice()
         pieces = (text[i:i + READ_PIECE] for i in range(0, len(text), READ_PIECE))
         result = self.pipeline.speak(pieces, voice, first_fragment=False, timings=t, max_chars=item.read_max)
+        self._last = _Last(text, None, getattr(result, "utterance_id", None), item.read_max)
         sentences = getattr(result, "sentences", None) or []
         t.spoken = sum(1 for s in sentences if getattr(s, "engine", None))
         t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
         t.truncated, t.end = bool(getattr(result, "truncated", False)), time.monotonic()
-        self._keep("", text, reading=True, cancelled=t.cancelled, truncated=t.truncated)
         if t.cancelled:
             self._finished(t)
         elif not getattr(result, "submitted", len(sentences)):
@@ -294,6 +313,23 @@ class Assistant:
                 log.error("%s", t.error)
                 self.status.update(message=t.error)
             self._finished(t)
+
+    def _repeat(self, item: _Ask) -> None:
+        """The last answer again: its kept audio, else its text through the voices (never the LLM)."""
+        last = self._last
+        if last is None:
+            self.status.update(message=NOTHING_TO_REPEAT)
+            self._say(NOTHING_TO_REPEAT, item, self._voice())
+            return
+        self.status.update(activity=Activity.SPEAKING, message="")
+        if last.utterance is not None and self.pipeline.replay(last.utterance) is not None:
+            log.info("repeated the last answer from its kept audio")
+        else:
+            log.info("repeating the last answer from its text (%d characters)", len(last.text))
+            result = self.pipeline.speak(iter([last.text]), self._voice(), first_fragment=False, language=last.language,
+                                         max_chars=last.read_max)
+            last.utterance = getattr(result, "utterance_id", None)  # its audio is kept now, when it fits
+        self.status.update(activity=Activity.IDLE)
 
     def _finished(self, t: AnswerTimings) -> None:
         log.info("answer %s: %s", "cancelled" if t.cancelled else "done", t.describe())
@@ -342,14 +378,6 @@ class Assistant:
         except Exception:
             log.exception("could not stop the speech after the error")
         self._say(UNEXPECTED, item, self._voice_or_none())
-
-    def _keep(self, question: str, text: str, **flags: bool) -> None:
-        """Keep the answer (or the text read) for "Show the last answer"; never fails the answer."""
-        if self.answers is not None:
-            try:
-                self.answers.record(question, text, **flags)
-            except Exception:
-                log.exception("could not keep the answer")
 
     def _voice_or_none(self) -> VoiceRef | None:
         try:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.answerlog import AnswerLog
 from daemon.errors import VoxTrayError
 from daemon.live import LiveSettings
 from daemon.settings import Settings
@@ -19,7 +18,6 @@ from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 
 if TYPE_CHECKING:
-    from daemon.desktop.answer_window import ShownAnswer
     from daemon.desktop.dialogs import ModelOffer
     from daemon.desktop.llm_dialog import LLMValues, Tested
     from daemon.desktop.setup_report import Progress, Report
@@ -46,7 +44,6 @@ class Commands:
         self.status = status
         self._parts = parts
         self.quit = quit
-        self.answers = AnswerLog(lambda: live().answers_kept)  # the last answers (answers.json), read on first use
 
     # --- asking ---
     def ask(self) -> None:
@@ -78,18 +75,6 @@ class Commands:
         else:
             parts.talk.cancel()
             parts.reading.press()
-
-    def last_answer(self) -> ShownAnswer | None:
-        """Tray "Show the last answer": the newest answer (or text read aloud) cut into what was read aloud and what
-        the speech cleanup left out (code blocks, links' addresses, ...); None before the first."""
-        from daemon.desktop.answer_window import ShownAnswer
-        from daemon.speech.unspoken import spoken_parts
-
-        entry = self.answers.last()
-        if entry is None:
-            return None
-        return ShownAnswer(entry.question, entry.text, tuple(spoken_parts(entry.text)), entry.time,
-                           reading=entry.reading, cancelled=entry.cancelled, truncated=entry.truncated)
 
     def stop_speaking(self) -> None:
         parts = self._parts()

@@ -114,6 +114,11 @@ class Settings(BaseModel):
                              "selected: the clipboard's); empty = none. Insert, as Ctrl+Insert is copy.")
     read_max_chars: int = Field(200_000, ge=100, le=10_000_000, description="Longest text read aloud (read hotkey, "
                                 "tray, `read`), in characters after cleanup; the rest is skipped with a notice.")
+    hotkey_pause: str = Field("ctrl+alt+shift+space", description="Global hotkey that pauses what is being said "
+                              "at the current sample and resumes it from there; empty = none.")
+    repeat_audio_max_s: float = Field(300.0, ge=0.0, le=3600.0, description="The last answer's audio kept for "
+                                      "'Repeat the last answer' (~96 kB a second); a longer one is re-synthesised "
+                                      "from its text (no new LLM request); 0 = never keep audio.")
 
     # --- asking by voice ---
     hotkey_talk: str = Field(
@@ -184,8 +189,6 @@ class Settings(BaseModel):
     )
     llm_health_interval_s: float = Field(30.0, ge=0, le=86400, description="LLM health poll interval; 0 = off.")
     history_turns: int = Field(6, ge=0, le=100, description="Question/answer pairs remembered.")
-    answers_kept: int = Field(20, ge=0, le=1000, description="Questions and answers kept in answers.json (per-user "
-                              "data folder) for the tray's Show the last answer; 0 = none kept on disk.")
     speak_max_chars: int = Field(
         20000, ge=100, le=1_000_000, description="Longest text read aloud at once (characters, after cleanup); the "
         "rest is skipped with a short notice."

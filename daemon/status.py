@@ -78,6 +78,7 @@ class Status:
     last_first_audio_s: float | None = None  # hotkey press (or submitted question) -> first audio, see assistant.py
     last_voice_s: float | None = None  # end of speech -> question sent, for the last spoken question
     hotkeys_paused: bool = False
+    speech_paused: bool = False  # the speech is held mid-answer (pause hotkey / tray); resume goes on
     message: str = ""
     model_setup: str = ""  # "" (nothing to do) | needed | downloading | failed: getting the cloned voice's model
     setup_note: str = ""  # one line about it, e.g. "Downloading the cloned voice: 43 %, 2 min left"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from daemon.desktop import answer_window, dialogs, llm_dialog, setup_report, traygtk, traymenu, traywin32
+from daemon.desktop import dialogs, llm_dialog, setup_report, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
@@ -65,7 +65,6 @@ class TrayActions(Protocol):
     def check_setup(self, progress: setup_report.Progress | None = None) -> setup_report.Report: ...
     def engine_problems(self) -> dict[str, str]: ...
     def open_url(self, url: str) -> None: ...
-    def last_answer(self) -> answer_window.ShownAnswer | None: ...
 
 
 class Tray:
@@ -83,7 +82,6 @@ class Tray:
         setup_llm: Callable[[llm_dialog.LLMSetupActions], object] = llm_dialog.ask_llm_setup,
         ask_model: Callable[..., dialogs.ModelChoice | None] = dialogs.ask_model_choice,
         show_report: Callable[..., None] = setup_report.show_setup_report,
-        show_answer: Callable[..., None] = answer_window.show_answer,
         refresh_s: float = REFRESH_S,
         on_end_session: Callable[[], None] | None = None,
     ) -> None:
@@ -95,7 +93,6 @@ class Tray:
         self._setup_llm = setup_llm
         self._ask_model = ask_model
         self._show_report = show_report
-        self._show_answer = show_answer
         self._windows: dict[str, threading.Thread] = {}
         self._refresh_s = refresh_s
         self._icon: Any = None
@@ -130,8 +127,6 @@ class Tray:
             cancel_download=self._job(actions.cancel_download),
             check_setup=lambda: self._window("setup-report", lambda: self._show_report(
                 actions.check_setup, self._report_fixes(), (("Open log", self.handlers.open_log),))),
-            show_last_answer=lambda: self._window("last-answer", lambda: self._show_answer(
-                actions.last_answer(), traymenu.key_hint(settings().hotkey_ask))),
         )
 
     # --- public API -------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activit
 log = logging.getLogger(__name__)
 
 GET_MODEL_ITEM = f"{GET_MODEL}…"  # opens the licence dialog (desktop/dialogs.py)
-SHOW_ANSWER_ITEM = "Show the last answer"  # opens desktop/answer_window.py
 SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
 LINE_MAX = 48  # characters in a menu line: longer status/problem text is cut at a word (details: Check set-up)
@@ -84,7 +83,6 @@ class Handlers:
     get_model: Callable[[], None] = lambda: None
     cancel_download: Callable[[], None] = lambda: None
     check_setup: Callable[[], None] = lambda: None
-    show_last_answer: Callable[[], None] = lambda: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -246,7 +244,6 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry("Ask by voice", action=h.ask_by_voice, hint=keys.get("talk", "")),
         Entry("Read aloud", action=h.read_aloud, hint=keys.get("read", "")),
         Entry("Stop speaking", action=h.stop_speaking, hint=keys.get("stop", ""), enabled=speaking),
-        Entry(SHOW_ANSWER_ITEM, action=h.show_last_answer),
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Voice engine", submenu=engines),
         Entry("New conversation", action=h.new_conversation),

@@ -26,9 +26,10 @@ from daemon.errors import EngineError
 from daemon.live import SettingsField, SettingsSource
 from daemon.settings import Settings
 from daemon.speech.language import LanguageTrack, fixed_language
+from daemon.speech.replay import Clip
 from daemon.speech.router import Router
 from daemon.speech.sentences import SentenceSplitter
-from daemon.speech.sinks import AudioSink
+from daemon.speech.sinks import AudioSink, Pausable
 from daemon.status import Activity, StatusBus
 from daemon.timings import AnswerTimings
 from daemon.voices import VoiceRef
@@ -91,6 +92,7 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     chosen: bool = False
+    clip: Clip | None = None  # the audio played, kept for a repeat (None: a replay, not recorded again)
 
 
 class _JobSink:
@@ -117,10 +119,14 @@ class _JobSink:
             log.info("utterance %d: the sound ran dry for %.2f s before more of sentence %d (its voice made audio "
                      "slower than real time)", job.utterance, waited, self._index)
         job.played_until = max(now, job.played_until or now) + samples.size / rate
+        if job.clip is not None:
+            job.clip.add(samples, rate)
         self._pipeline.sink.play(samples, rate)
 
     def end_source(self) -> None:
         if self._live():
+            if self._job.clip is not None:
+                self._job.clip.end_source()
             self._pipeline.sink.end_source()
 
     def stop(self) -> None:
@@ -146,6 +152,7 @@ class Pipeline:
         self._utterance = 0
         self._language = "en"  # the last answer's language
         self._job: _Job | None = None
+        self._clip: Clip | None = None  # the last utterance spoken whole, for replay()
         self._worker = Worker("synthesis", self._step, retry_s=0.0)  # asleep until a sentence is queued
         self._worker.start()
 
@@ -174,8 +181,10 @@ class Pipeline:
                 self._utterance += 1
                 stamps = timings if timings is not None else AnswerTimings("", time.monotonic())
                 track = LanguageTrack(fixed_language(self.settings.xtts_language), language or self._language)
-                job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps), track=track)
+                job = _Job(self._utterance, voice, SpeechResult(self._utterance, stamps), track=track,
+                           clip=Clip(self._utterance, self.settings.repeat_audio_max_s))
                 self._job = job
+            self._unpause()
             splitter = SentenceSplitter(
                 first_fragment_words=self.settings.first_fragment_words if first_fragment else 0,
                 merge_words=MERGE_WORDS,
@@ -199,6 +208,7 @@ class Pipeline:
                 self._drain(job)
             job.result.timings.end = time.monotonic()
             job.result.cancelled = job.cancel.is_set()
+            self._keep_clip(job)
             self._language = job.track.current  # the next answer's guess for its first words
             self.status.update(activity=Activity.IDLE)
             if failure is not None:
@@ -210,6 +220,66 @@ class Pipeline:
         """Speak a whole text."""
         return self.speak([text], voice, wait_playback=wait_playback, first_fragment=False, language=language)
 
+    def replay(self, utterance: int) -> SpeechResult | None:
+        """Play utterance `utterance`'s kept audio again (no synthesis); None when it was not kept (another
+        utterance came after it, it was cut short or failed in part, or it was longer than repeat_audio_max_s)."""
+        clip = self._clip
+        if clip is None or clip.utterance != utterance:
+            return None
+        with self._speak_lock:
+            with self._lock:
+                self._utterance += 1
+                job = _Job(self._utterance, None, SpeechResult(self._utterance, AnswerTimings("", time.monotonic())))
+                self._job = job
+            self._unpause()
+            self.status.update(activity=Activity.SPEAKING)
+            log.info("utterance %d: replaying utterance %d (%.1f s of kept audio)", job.utterance, utterance,
+                     clip.seconds)
+            clip.play(_JobSink(self, job), job.cancel)
+            if not job.cancel.is_set():
+                self._drain(job)
+            job.result.timings.end = time.monotonic()
+            job.result.cancelled = job.cancel.is_set()
+            self.status.update(activity=Activity.IDLE)
+            return job.result
+
+    # ----- pause (the sink holds its position; synthesis goes on into its bounded queue) -----
+    @property
+    def paused(self) -> bool:
+        return isinstance(self.sink, Pausable) and self.sink.paused
+
+    def toggle_pause(self) -> bool:
+        """Pause what is being said at the current sample, or resume it; nothing to pause: no-op. Returns
+        whether the speech is paused now. Stop, a new question or a repeat end a paused utterance."""
+        with self._lock:
+            job = self._job
+            live = job is not None and job.result.timings.end is None and not job.cancel.is_set()
+        if not isinstance(self.sink, Pausable):
+            return False
+        if self.sink.paused:
+            self.sink.resume()
+            log.info("speech resumed")
+        elif live:
+            self.sink.pause()
+            log.info("utterance %d paused", job.utterance if job is not None else 0)
+        self.status.update(speech_paused=self.sink.paused)
+        return self.sink.paused
+
+    def _unpause(self) -> None:
+        """A new utterance: nothing of the old paused one plays (cancel() already dropped it, stop() unpaused)."""
+        if isinstance(self.sink, Pausable) and self.sink.paused:
+            self.sink.stop()
+        self.status.update(speech_paused=False)
+
+    def _keep_clip(self, job: _Job) -> None:
+        """Keep the utterance's audio when all of it was played (the repeat replays it), else forget it."""
+        clip, spoken = job.clip, job.result.sentences
+        whole = not job.result.cancelled and all(s.engine for s in spoken) and len(spoken) == job.result.submitted
+        self._clip = clip if clip is not None and whole and not clip.over and clip.parts else None
+        if clip is not None and clip.over:
+            log.info("utterance %d: %.0f s of audio is more than repeat_audio_max_s; a repeat re-synthesises it",
+                     job.utterance, clip.seconds)
+
     def cancel(self) -> None:
         """Barge-in: stop speaking now (the sink is flushed; queued sentences are dropped)."""
         with self._lock:
@@ -220,6 +290,7 @@ class Pipeline:
                 job.cancel.set()
             self._flush_queue()
         self.sink.stop()
+        self.status.update(speech_paused=False)
         if job is not None:
             job.done.set()
             if live:
@@ -270,7 +341,7 @@ class Pipeline:
 
     def _drain(self, job: _Job) -> None:
         while not job.cancel.is_set():
-            if self.sink.drain(0.1):
+            if self.sink.drain(5.0 if self.paused else 0.1):  # cancel() stops the sink, which wakes the drain
                 return
 
     def _step(self) -> float | None:

@@ -11,14 +11,12 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from daemon.audio import FADE_S, fade
 from daemon.errors import AudioDeviceError
-from daemon.speech import devices
 from daemon.speech.devices import NO_DEVICE_HELP, resolve_device
 from daemon.speech.resampling import Resampling
 
@@ -31,9 +29,6 @@ IDLE_CLOSE_S = 30.0  # the stream is stopped after this long with nothing to pla
 
 class Player:
     """Plays float32 chunks through a sounddevice OutputStream opened on first use."""
-
-    on_lost: Callable[[], None] | None = None  # the stream died while playing: called on its own thread, queue kept
-    _lost = False  # the stream died (or move_to() is swapping it): nothing reopens it but move_to()
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, volume: float = 1.0) -> None:
         self._device, info = resolve_device(device)
@@ -56,6 +51,7 @@ class Player:
         self._first_callback: float | None = None
         self._channels = 1
         self._gen = 0  # bumped by stop(): a play() blocked on back-pressure gives up
+        self._paused = False  # pause(): the stream is stopped, the queue and its read position kept
 
     @property
     def volume(self) -> float:
@@ -95,7 +91,7 @@ class Player:
             gen = self._gen
             limit = int(MAX_BUFFER_S * self.output_rate)
             while self._buffered > limit and gen == self._gen:
-                self._space.wait(0.1)
+                self._space.wait(None if self._paused else 0.1)  # paused: resume() or stop() wakes it
             if gen != self._gen:
                 return
             self._buf.append(data.astype(np.float32, copy=False))
@@ -114,6 +110,7 @@ class Player:
         self._conv.reset()
         stream = self._stream
         with self._lock:
+            self._paused = False
             self._gen += 1
             self._space.notify_all()
             if stream is None or not stream.active or not self._buf:
@@ -145,33 +142,33 @@ class Player:
             except Exception:
                 log.debug("closing the output stream failed", exc_info=True)
 
-    # --- another device ----------------------------------------------------------------------------
+    # --- pause -----------------------------------------------------------------------------------
     @property
-    def device_open(self) -> bool:
-        """The output stream is running (when it is not, re-scanning the devices costs nothing audible)."""
-        stream = self._stream
-        return stream is not None and bool(stream.active)
+    def paused(self) -> bool:
+        return self._paused
 
-    def move_to(self, device: str | int | None, *, rescan: bool = True) -> None:
-        """Go on on another output device from the first sample not handed to the old one (the queue is kept; what
-        the old device held, at most its output latency, is not replayed). With `rescan`, PortAudio re-reads its
-        device list first (this stream closed). Raises AudioDeviceError; the queue then waits for another move_to."""
+    def pause(self) -> None:
+        """Hold the sound at the next sample: the stream is stopped (it plays out what the device already holds,
+        then no callbacks run), the queue and its read position are kept, play() keeps queueing up to
+        MAX_BUFFER_S; resume() goes on from that sample, stop() drops it all."""
         with self._open_lock:
             with self._lock:
-                self._lost = True  # closing the stream below is no loss to report
-            stream, self._stream = self._stream, None
-            if stream is not None:
-                try:
-                    stream.close(ignore_errors=True)
-                except Exception:
-                    log.debug("closing the old output stream failed", exc_info=True)
-            if rescan:
-                devices.rescan()
-            self._device, info = resolve_device(device)
-            self.device_name = str(info.get("name", "default"))
-            self._lost = False
-        if not self._empty.is_set():  # (not while paused: resume() opens it)
-            self._ensure_stream()
+                self._paused = True
+            stream = self._stream
+            if stream is not None and stream.active:
+                stream.stop()  # Pa_StopStream: pending buffers are played, nothing is dropped
+
+    def resume(self) -> None:
+        """Go on from the sample where pause() held the sound."""
+        with self._open_lock:
+            with self._lock:
+                if not self._paused:
+                    return
+                self._paused = False
+                self._space.notify_all()
+                waiting = bool(self._buf)
+            if waiting:
+                self._open_stream()
 
     # --- device side ---------------------------------------------------------------------------
     def _clear_locked(self) -> None:
@@ -184,14 +181,15 @@ class Player:
 
     def _ensure_stream(self) -> None:
         stream = self._stream
-        if stream is not None and stream.active:
+        if (stream is not None and stream.active) or self._paused:
             return
         with self._open_lock:  # warm() (hotkey thread) and play() (synthesis thread) may race here
-            self._open_stream()
+            if not self._paused:
+                self._open_stream()
 
     def _open_stream(self) -> None:
         stream = self._stream
-        if (stream is not None and stream.active) or self._lost:  # lost: move_to() reopens it
+        if stream is not None and stream.active:
             return
         import sounddevice as sd
 
@@ -230,16 +228,11 @@ class Player:
 
     def _finished(self) -> None:
         with self._lock:
-            if self._lost:  # move_to() closed it
+            if self._paused:  # stopped by pause(): the queue waits for resume()
                 return
             lost = bool(self._buf) and not self._stopping
-            self._lost = lost and self.on_lost is not None
-            if not self._lost:
-                self._clear_locked()
-        if lost and self.on_lost is not None:
-            log.warning("the audio device %r stopped while playing (unplugged?): moving on", self.device_name)
-            threading.Thread(target=self.on_lost, name="voxtray-audio-lost", daemon=True).start()
-        elif lost:
+            self._clear_locked()
+        if lost:
             log.warning("the audio device stopped while playing (unplugged?); the next sentence reopens it")
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
