@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from daemon.answerlog import AnswerLog
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
 from daemon.brain.errors import LLMAnswerCutError, LLMProblem
@@ -87,7 +88,6 @@ class _Last:
     read_max: int | None = None
 
 
-
 VoiceSource = VoiceRef | Callable[[], VoiceRef | None] | None
 
 
@@ -98,13 +98,15 @@ class Assistant:
     question)."""
 
     def __init__(self, client: LLMClient | ClientSource, conversation: Conversation, pipeline: SpeechPipeline, status: StatusBus,
-                 *, voice: VoiceSource = None, health: HealthPoller | None = None) -> None:
+                 *, voice: VoiceSource = None, health: HealthPoller | None = None,
+                 answers: AnswerLog | None = None) -> None:
         self.client = client
         self.conversation = conversation
         self.pipeline = pipeline
         self.status = status
         self.voice = voice
         self.health = health
+        self.answers = answers  # the last answers, kept for "Show the last answer"
         self.last_timings: AnswerTimings | None = None
         self._last: _Last | None = None
         self._queue: queue.Queue[_Ask] = queue.Queue()
@@ -263,6 +265,7 @@ class Assistant:
         t.truncated = bool(getattr(result, "truncated", False))
         t.end = time.monotonic()
         self.conversation.add(item.question, stream.text)
+        self._keep(item.question, stream.text, cancelled=t.cancelled, truncated=t.truncated)
         if t.cancelled:
             self._finished(t)
             return
@@ -296,6 +299,7 @@ class Assistant:
         t.spoken = sum(1 for s in sentences if getattr(s, "engine", None))
         t.cancelled = bool(getattr(result, "cancelled", False)) or not self._current(item.generation)
         t.truncated, t.end = bool(getattr(result, "truncated", False)), time.monotonic()
+        self._keep("", text, reading=True, cancelled=t.cancelled, truncated=t.truncated)
         if t.cancelled:
             self._finished(t)
         elif not getattr(result, "submitted", len(sentences)):
@@ -378,6 +382,14 @@ class Assistant:
         except Exception:
             log.exception("could not stop the speech after the error")
         self._say(UNEXPECTED, item, self._voice_or_none())
+
+    def _keep(self, question: str, text: str, **flags: bool) -> None:
+        """Keep the answer (or the text read) for "Show the last answer"; never fails the answer."""
+        if self.answers is not None:
+            try:
+                self.answers.record(question, text, **flags)
+            except Exception:
+                log.exception("could not keep the answer")
 
     def _voice_or_none(self) -> VoiceRef | None:
         try:

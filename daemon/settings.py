@@ -88,7 +88,9 @@ class Settings(BaseModel):
     edge_tts_rate: str = Field("+0%", pattern=r"^[+-]\d+%$", description="edge-tts speaking rate, e.g. +10%.")
     edge_tts_pitch: str = Field("+0Hz", pattern=r"^[+-]\d+Hz$", description="edge-tts pitch, e.g. -5Hz.")
     system_voice: str = Field("", description="System voice id or name (empty = the system default).")
-    system_rate: int = Field(175, ge=50, le=500, description="System voice speed in words per minute.")
+    system_rate: int = Field(175, ge=50, le=500, description="System voice speed in words per minute (at 1x).")
+    speech_speed: float = Field(1.0, ge=0.5, le=2.0, description="Speed of every voice (the tray's Speed menu): "
+                                "XTTS's speed, edge_tts_rate and system_rate are each multiplied by it.")
 
     # --- audio output ---
     output_device: str | int | None = Field(
@@ -97,7 +99,8 @@ class Settings(BaseModel):
     output_sample_rate: int | None = Field(
         None, ge=8000, le=192000, description="Output sample rate; null = the device's default rate."
     )
-    volume: float = Field(1.0, ge=0.0, le=2.0, description="Output gain.")
+    volume: float = Field(1.0, ge=0.0, le=2.0, description="Loudness of every voice: the output gain (the tray's "
+                          "Volume menu: quiet 0.5, normal 1, loud 1.5).")
     sentence_gap_s: float = Field(0.2, ge=0.0, le=2.0, description="Silence between the sentences of an answer "
                                   "(each voice's own silence at sentence ends is trimmed where it can be).")
     duck_others: bool = Field(True, description="Lower other apps (music, videos) while VoxTray speaks; put back after.")
@@ -189,6 +192,8 @@ class Settings(BaseModel):
     )
     llm_health_interval_s: float = Field(30.0, ge=0, le=86400, description="LLM health poll interval; 0 = off.")
     history_turns: int = Field(6, ge=0, le=100, description="Question/answer pairs remembered.")
+    answers_kept: int = Field(20, ge=0, le=1000, description="Questions and answers kept in answers.json (per-user "
+                              "data folder) for the tray's Show the last answer; 0 = none kept on disk.")
     speak_max_chars: int = Field(
         20000, ge=100, le=1_000_000, description="Longest text read aloud at once (characters, after cleanup); the "
         "rest is skipped with a short notice."
@@ -241,7 +246,16 @@ class Settings(BaseModel):
             raise ValueError("must not repeat an engine")
         return value
 
-    # --- derived paths ---
+    # --- derived values ---
+    def edge_rate(self) -> str:
+        """edge-tts's rate at speech_speed: (1 + edge_tts_rate) x speed, within its -50%..+100%."""
+        percent = round((100 + int(self.edge_tts_rate[:-1])) * self.speech_speed) - 100
+        return f"{max(-50, min(100, percent)):+d}%"
+
+    def system_wpm(self) -> int:
+        """The system voice's words per minute at speech_speed: system_rate x speed."""
+        return max(50, min(500, round(self.system_rate * self.speech_speed)))
+
     def base_dir(self) -> Path:
         """Where relative paths start: the project folder, or the per-user data folder when installed."""
         return paths.home()

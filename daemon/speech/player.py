@@ -11,12 +11,14 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from daemon.audio import FADE_S, fade
 from daemon.errors import AudioDeviceError
+from daemon.speech import devices
 from daemon.speech.devices import NO_DEVICE_HELP, resolve_device
 from daemon.speech.resampling import Resampling
 
@@ -29,6 +31,9 @@ IDLE_CLOSE_S = 30.0  # the stream is stopped after this long with nothing to pla
 
 class Player:
     """Plays float32 chunks through a sounddevice OutputStream opened on first use."""
+
+    on_lost: Callable[[], None] | None = None  # the stream died while playing: called on its own thread, queue kept
+    _lost = False  # the stream died (or move_to() is swapping it): nothing reopens it but move_to()
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, volume: float = 1.0) -> None:
         self._device, info = resolve_device(device)
@@ -170,6 +175,34 @@ class Player:
             if waiting:
                 self._open_stream()
 
+    # --- another device ----------------------------------------------------------------------------
+    @property
+    def device_open(self) -> bool:
+        """The output stream is running (when it is not, re-scanning the devices costs nothing audible)."""
+        stream = self._stream
+        return stream is not None and bool(stream.active)
+
+    def move_to(self, device: str | int | None, *, rescan: bool = True) -> None:
+        """Go on on another output device from the first sample not handed to the old one (the queue is kept; what
+        the old device held, at most its output latency, is not replayed). With `rescan`, PortAudio re-reads its
+        device list first (this stream closed). Raises AudioDeviceError; the queue then waits for another move_to."""
+        with self._open_lock:
+            with self._lock:
+                self._lost = True  # closing the stream below is no loss to report
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                try:
+                    stream.close(ignore_errors=True)
+                except Exception:
+                    log.debug("closing the old output stream failed", exc_info=True)
+            if rescan:
+                devices.rescan()
+            self._device, info = resolve_device(device)
+            self.device_name = str(info.get("name", "default"))
+            self._lost = False
+        if not self._empty.is_set():  # (not while paused: resume() opens it)
+            self._ensure_stream()
+
     # --- device side ---------------------------------------------------------------------------
     def _clear_locked(self) -> None:
         self._buf.clear()
@@ -189,7 +222,7 @@ class Player:
 
     def _open_stream(self) -> None:
         stream = self._stream
-        if stream is not None and stream.active:
+        if (stream is not None and stream.active) or self._lost:  # lost: move_to() reopens it
             return
         import sounddevice as sd
 
@@ -230,9 +263,16 @@ class Player:
         with self._lock:
             if self._paused:  # stopped by pause(): the queue waits for resume()
                 return
+            if self._lost:  # move_to() closed it
+                return
             lost = bool(self._buf) and not self._stopping
-            self._clear_locked()
-        if lost:
+            self._lost = lost and self.on_lost is not None
+            if not self._lost:
+                self._clear_locked()
+        if lost and self.on_lost is not None:
+            log.warning("the audio device %r stopped while playing (unplugged?): moving on", self.device_name)
+            threading.Thread(target=self.on_lost, name="voxtray-audio-lost", daemon=True).start()
+        elif lost:
             log.warning("the audio device stopped while playing (unplugged?); the next sentence reopens it")
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:

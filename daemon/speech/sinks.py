@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -21,6 +22,8 @@ from daemon.speech.resampling import Resampling
 from daemon.status import StatusBus
 
 log = logging.getLogger(__name__)
+
+QUIET_S = 1.0  # a play() after this long without one starts an utterance (a moment to look for a returned device)
 
 
 class SampleSink(Protocol):
@@ -108,7 +111,13 @@ class LiveSink:
 
     `output_device` and `output_sample_rate` changed by a reload reopen the Player at the next quiet moment
     (nothing queued), `volume` applies from the next chunk; while no output device exists, every utterance
-    retries opening one (the reason is the status message meanwhile)."""
+    retries opening one (the reason is the status message meanwhile).
+
+    The chosen device gone (its stream died, or it is not listed): speech goes on on the default device from the
+    first sample it had not played (Player.move_to), one notification says so; at the start of each utterance
+    (a play() after QUIET_S without one, or warm()) while on the default, the devices are re-scanned and speech
+    goes back to the chosen one if it is listed again. A re-scan closes the stream, so it happens only then, after
+    a device error, and at an utterance's start while the stream is closed anyway (30 s quiet): never at rest."""
 
     settings = SettingsField()
 
@@ -118,6 +127,10 @@ class LiveSink:
         self._lock = threading.Lock()
         self._player = player
         self._key = self._wanted() if player is not None else None
+        self._fallback = ""  # the chosen device that is gone (we speak on the default meanwhile); "" = none
+        self._last_play = 0.0
+        if player is not None:
+            player.on_lost = self._device_lost
 
     def _wanted(self) -> tuple[str | int | None, int | None]:
         s = self.settings
@@ -128,7 +141,7 @@ class LiveSink:
         player = self._player
         return player.output_rate if player is not None else (self.settings.output_sample_rate or 48000)
 
-    def _get(self) -> Player | None:
+    def _get(self, starting: bool = False) -> Player | None:
         wanted = self._wanted()
         with self._lock:
             player = self._player
@@ -136,24 +149,92 @@ class LiveSink:
                 log.info("output device settings changed: reopening the sound output")
                 player.close()
                 player = self._player = None
+                self._fallback = ""
+            elif player is not None and starting and player.idle and (self._fallback or not player.device_open):
+                player = self._rescan(player, wanted[0])
             if player is None:
-                try:
-                    player = self._player = Player(wanted[0], wanted[1], self.settings.volume)
-                except AudioDeviceError as exc:
-                    self.status.update(message=str(exc))
-                    return None
-                self._key = wanted
-                self.status.update(message="")
-            player.volume = self.settings.volume
+                player = self._open(wanted)
+            if player is not None:
+                player.volume = self.settings.volume
             return player
 
+    def _open(self, wanted: tuple[str | int | None, int | None]) -> Player | None:
+        """A new Player on the chosen device, else on the default one (telling so), else None (telling why)."""
+        try:
+            try:
+                player = Player(wanted[0], wanted[1], self.settings.volume)
+            except AudioDeviceError:
+                if wanted[0] is None or wanted[0] == "":
+                    raise
+                player = Player(None, wanted[1], self.settings.volume)
+                self._gone(str(wanted[0]))
+            else:
+                self._fallback = ""
+                self.status.update(message="")
+        except AudioDeviceError as exc:
+            self.status.update(message=str(exc))
+            return None
+        player.on_lost = self._device_lost
+        self._player, self._key = player, wanted
+        return player
+
+    def _rescan(self, player: Player, chosen: str | int | None) -> Player | None:
+        """An utterance starts with the stream closed or on the default: re-scan, the chosen device if listed."""
+        try:
+            player.move_to(chosen)
+        except AudioDeviceError:
+            if chosen is None or chosen == "":
+                player.close()
+                self._player = None
+                return None
+            try:
+                player.move_to(None, rescan=False)
+            except AudioDeviceError:
+                player.close()
+                self._player = None
+                return None
+            self._gone(str(chosen))
+            return player
+        if self._fallback:
+            log.info("output device %r is back: speaking on it again", player.device_name)
+            self._fallback = ""
+            self.status.update(message="")
+        return player
+
+    def _gone(self, name: str) -> None:
+        if self._fallback != name:
+            self._fallback = name
+            self.status.update(message=f"Headphones ({name}) gone: speaking on the default device")
+        log.warning("output device %r is gone: speaking on the default device", name)
+
+    def _device_lost(self) -> None:
+        """The Player's stream died while playing (its own thread): go on on the default device after a re-scan."""
+        with self._lock:
+            player = self._player
+            if player is None:
+                return
+            name = player.device_name
+            try:
+                player.move_to(None)
+            except AudioDeviceError as exc:
+                log.warning("no output device after %r went: %s", name, exc)
+                player.close()
+                self._player = None
+                self.status.update(message=str(exc))
+                return
+            chosen = self.settings.output_device
+            if chosen is not None and chosen != "":
+                self._gone(name)
+
     def play(self, samples: np.ndarray, rate: int) -> None:
-        player = self._get()
+        now = time.monotonic()
+        starting, self._last_play = now - self._last_play > QUIET_S, now
+        player = self._get(starting)
         if player is not None:
             player.play(samples, rate)
 
     def warm(self, timeout: float | None = None) -> bool:
-        player = self._get()
+        player = self._get(starting=True)
         return player.warm(timeout) if player is not None else False
 
     def end_source(self) -> None:
