@@ -12,11 +12,11 @@ session bus, trayer as the tray host, dunst; bench/daemon_child.py), so the tray
 the hidden question box are all there, as on a user's desktop. The LLM is a loopback stand-in; edge-tts's endpoint
 is either a loopback port nobody listens on ("down") or the loopback edge-tts stand-in ("up"); NVML has no GPU
 here. "xtts" is the tiny random-weight XTTS (tests/fixtures/xtts.py) warm on the CPU in front of the other voices.
-The bench waits until the tray shows the voice that configuration should get (the log's "voice tier -> ..."),
-lets it settle, then reads every thread's context switches (/proc/PID/task/TID/status: voluntary + involuntary =
-wake-ups) and CPU ticks over `--seconds`, busiest first. Python threads are named by the child itself (a thread
-blocked on its stdin answers the bench's one request; it is left out of the figures); native threads by their
-/proc name.
+The bench waits until the tray shows the voice that configuration should get (the log's "voice tier -> ...") and,
+with XTTS, until its warm-up synthesis is done; lets it settle; then reads every thread's context switches
+(/proc/PID/task/TID/status: voluntary + involuntary = wake-ups) and CPU ticks over `--seconds`, busiest first.
+Python threads are named by the child itself (a thread blocked on its stdin answers the bench's one request; it is
+left out of the figures); native threads by their /proc name.
 Linux only (/proc). Nothing leaves the machine.
 """
 
@@ -90,6 +90,8 @@ def measure(tree: str, source: Path, config: str, edge: str, args: argparse.Name
 
     with running(work, config=config, edge=edge, headless=args.headless, source=source) as daemon:
         daemon.wait_log(f"voice tier -> {EXPECTED_TIER[config, edge]} ", args.ready_timeout)
+        if config == "xtts":  # loaded is not yet at rest: the warm-up synthesis runs after the tier turns green
+            daemon.wait_log("XTTS warm-up took", args.ready_timeout)
         time.sleep(args.settle)
         python_names = daemon.thread_names()
         time.sleep(0.2)  # the names thread has written and blocks on stdin again

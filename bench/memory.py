@@ -186,7 +186,10 @@ def child(args: argparse.Namespace) -> int:
 
     threading.Thread(target=measure, name="bench-measure", daemon=True).start()
     app.run()
-    return 1 if failed else 0
+    sys.stdout.flush()
+    # every figure is out; skip the interpreter's teardown, where Tk (the question box's thread) can abort with
+    # "Tcl_AsyncDelete: async handler deleted by the wrong thread" when quit() came from this bench's thread
+    os._exit(1 if failed else 0)
 
 
 # ---- the first question: language detector at start vs on demand ----------------------------------------------

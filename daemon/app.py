@@ -79,8 +79,8 @@ def build(live: LiveSettings, status: StatusBus, shutdown: Shutdown, tell: Comma
         health.start()
     shutdown.add("LLM health", health.stop)
     conversation = Conversation(lambda: live().history_turns, lambda: live().system_prompt)
-    assistant = Assistant(client, conversation, speech.pipeline, status,
-                          voice=lambda: current_voice(live()), health=health)
+    assistant = Assistant(client, conversation, speech.pipeline, status, voice=lambda: current_voice(live()),
+                          health=health, answers=tell.answers)  # answers kept for the tray's "Show the last answer"
     shutdown.add("assistant", assistant.close)
     talk = VoiceAsk(live, assistant, status, headroom=lambda: policy is None or policy.headroom())
     shutdown.add("asking by voice", talk.close)

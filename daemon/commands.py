@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daemon.answerlog import AnswerLog
 from daemon.errors import VoxTrayError
 from daemon.live import LiveSettings
 from daemon.settings import Settings
@@ -18,6 +19,7 @@ from daemon.status import StatusBus
 from daemon.voices import VoiceRef
 
 if TYPE_CHECKING:
+    from daemon.desktop.answer_window import ShownAnswer
     from daemon.desktop.dialogs import ModelOffer
     from daemon.desktop.llm_dialog import LLMValues, Tested
     from daemon.desktop.setup_report import Progress, Report
@@ -44,6 +46,7 @@ class Commands:
         self.status = status
         self._parts = parts
         self.quit = quit
+        self.answers = AnswerLog(lambda: live().answers_kept)  # the last answers (answers.json), read on first use
 
     # --- asking ---
     def ask(self) -> None:
@@ -75,6 +78,18 @@ class Commands:
         else:
             parts.talk.cancel()
             parts.reading.press()
+
+    def last_answer(self) -> ShownAnswer | None:
+        """Tray "Show the last answer": the newest answer (or text read aloud) cut into what was read aloud and what
+        the speech cleanup left out (code blocks, links' addresses, ...); None before the first."""
+        from daemon.desktop.answer_window import ShownAnswer
+        from daemon.speech.unspoken import spoken_parts
+
+        entry = self.answers.last()
+        if entry is None:
+            return None
+        return ShownAnswer(entry.question, entry.text, tuple(spoken_parts(entry.text)), entry.time,
+                           reading=entry.reading, cancelled=entry.cancelled, truncated=entry.truncated)
 
     def stop_speaking(self) -> None:
         parts = self._parts()
@@ -125,6 +140,20 @@ class Commands:
     def set_engine(self, name: str) -> None:
         self.live.update(engine=name)
         log.info("engine set to %s", name)
+
+    def output_devices(self) -> tuple[tuple[str, ...], str]:
+        """The tray's Output device menu: the devices by name as last listed (no PortAudio call: speech/devices.py
+        says when it re-scans) and the chosen one ("" = the system default)."""
+        from daemon.speech import devices
+
+        names = tuple(d.name for d in devices.last_list())
+        setting = self.live().output_device
+        return names, devices.chosen(setting, names) or ("" if setting is None or setting == "" else str(setting))
+
+    def set_output_device(self, name: str) -> None:
+        """Tray "Output device": saved by name ("" = the system default); the sound moves at its next quiet moment."""
+        self.live.update(output_device=name or None)
+        log.info("output device set to %s", name or "the system default")
 
     def engine_problems(self) -> dict[str, str]:
         """Why each engine that cannot speak now cannot (for the menu's greyed engines); {} while starting."""

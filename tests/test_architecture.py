@@ -14,7 +14,7 @@ lazy import inside a function counts too). CI fails when a forbidden import is a
     setup          modelsetup: the model's first run       download + base (the tray asks; app.py wires)
     voices         voice library (VoiceRef, decoding)     base only
     base           errors, status, settings, fsio, logs, instance, paths, audio, net, winruntime, timings,
-                   live (the settings provider), worker (the worker lifecycle)
+                   live (the settings provider), worker (the worker lifecycle), answerlog (the last answers kept)
 
 Inside a package, the modules a split made are ranked too (CHAINS): a module imports only modules of a lower
 rank in its chain, so the pure parsers never reach back into the client that uses them, the backends never
@@ -38,7 +38,7 @@ LAYER_OF_TOP = {
     "voices": "voices", "download": "download",
 }
 BASE = {"errors", "status", "settings", "fsio", "logs", "instance", "paths", "audio", "net", "winruntime", "timings", "live",
-        "worker", ""}
+        "worker", "answerlog", ""}
 ALLOWED: dict[str, set[str]] = {
     "entry": {"entry", "desktop", "assistant", "brain", "speech", "gpu", "voices", "listen", "setup", "download",
               "base"},
@@ -59,11 +59,13 @@ ALLOWED: dict[str, set[str]] = {
 CHAINS: list[list[set[str]]] = [
     [{"brain.errors"}, {"brain.transport"}, {"brain.dialects"}, {"brain.stream"}, {"brain.client"}],
     [{"speech.clean"}, {"speech.sentences"}, {"speech.pipeline"}],
+    [{"speech.clean"}, {"speech.unspoken"}],
+    [{"desktop.dialogs"}, {"desktop.answer_window"}, {"desktop.tray"}],
     [{"speech.devices", "speech.resampling"}, {"speech.player"}, {"speech.sinks"}, {"speech.router"}],
     [{"speech.health"}, {"speech.availability"}, {"speech.router"}],
     [{"speech.engines.child"}, {"speech.engines.espeak", "speech.engines.sapi"}, {"speech.engines.system"}],
     [{"desktop.autostart.base"}, {"desktop.autostart.windows", "desktop.autostart.xdg"}, {"desktop.autostart"}],
-    [{"desktop.x11selection", "desktop.winclipboard"}, {"desktop.selection"}, {"desktop.read_aloud"}],
+    [{"desktop.x11selection", "desktop.winclipboard", "desktop.winfocus"}, {"desktop.selection"}, {"desktop.read_aloud"}],
     [{"speech.xtts.tokens", "speech.xtts.vocoder"}, {"speech.xtts.stream"}, {"speech.xtts.engine"}],
     [{"speech.xtts.model", "speech.xtts.latents"}, {"speech.xtts.stream"}],
     [{"voices.decoding"}, {"voices.check"}, {"voices.library"}, {"voices"}],

@@ -120,3 +120,20 @@ def test_a_broken_listener_does_not_stop_the_watcher(fake_nvml: FakeNvml) -> Non
     unsubscribe()
     watcher.poll_once()
     assert seen == [5000]
+
+
+def test_status_hears_of_vram_only_when_it_moved_but_listeners_get_every_reading(fake_nvml: FakeNvml) -> None:
+    """The driver's few-MB jitter must not re-render the tray and wake the tier watcher every poll (#22)."""
+    status = StatusBus()
+    changes: list[int | None] = []
+    status.subscribe(lambda old, new: changes.append(new.vram_free_mb) if old.vram_free_mb != new.vram_free_mb
+                     else None)
+    watcher = VramWatcher(Settings(), status)
+    heard: list[int] = []
+    watcher.subscribe(lambda reading: heard.append(reading.free_mb))
+    for free in (4000, 4010, 3990, 4030, 3950, 3900, 3890):
+        fake_nvml.free_mb = free
+        watcher.poll_once()
+    assert heard == [4000, 4010, 3990, 4030, 3950, 3900, 3890], "the policy sees every reading"
+    assert changes == [4000, 3900], "Status moves only by STATUS_STEP_MB (64 MB) or more"
+    assert status.current.vram_free_mb == 3900

@@ -1,5 +1,6 @@
 """The daemon's sink follows the settings after a reload: volume from the next chunk, another output device
-reopened at the next quiet moment, a device that vanished retried on every utterance.
+reopened at the next quiet moment, a device that is not there replaced by the default one (tests/test_output_device.py:
+unplugged mid-sentence).
 
 Real: PortAudio into the ALSA `file` capture (tests/fixtures/audio.py) and a second ALSA device
 (`voxtray_pulse`, the same PulseAudio null sink without the capture file in front).
@@ -51,8 +52,10 @@ def test_live_sink_applies_volume_and_device_from_the_settings(alsa_capture: Als
         assert 0.2 * loud_before < quiet < 0.3 * loud_before, (loud_before, quiet)
 
         current[0] = current[0].model_copy(update=dict(output_device="no-such-card"))
-        sink.play(_tone(rate), rate)  # the device is gone: nothing plays, the reason is told
-        assert "no-such-card" in status.current.message
+        alsa_capture.reset()  # (a new stream on the default device starts a new capture file)
+        _say(sink, rate)  # the device is gone: the default device plays it, the user is told
+        assert status.current.message == "Headphones (no-such-card) gone: speaking on the default device"
+        assert _peak(alsa_capture.wait_for_audio(0.3)) > 0.1  # (at volume 0.25)
 
         current[0] = current[0].model_copy(update=dict(output_device="voxtray_pulse", volume=1.0))
         mark = alsa_capture.read().size

@@ -49,7 +49,8 @@ def test_menu_has_every_command_in_order() -> None:
     menu = build_menu(Status(), MODEL, Recorder().handlers())
     assert texts(menu) == [
         "Starting…", "⚠ No LLM set up: set it up…", "-",
-        "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Voices", "Voice engine", "New conversation", "-",
+        "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Show the last answer", "Voices", "Voice engine",
+        "Speed", "Volume", "New conversation", "-",
         "Set up the LLM…", "Check set-up…", "Pause hotkeys", "Files", "-", "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]
@@ -118,6 +119,7 @@ def test_hotkey_hints_stop_disabled_when_silent_and_unavailable_engines_greyed_w
         (("Set up the LLM…",), ("connect_bridge", ())),
         (("⚠ No LLM set up: set it up…",), ("connect_bridge", ())),
         (("Check set-up…",), ("check_setup", ())),
+        (("Show the last answer",), ("show_last_answer", ())),
         (("Start at login",), ("set_autostart", (True,))),
         (("Quit",), ("quit", ())),
     ],

@@ -189,6 +189,30 @@ def test_windowed_vocoding_is_exact_to_the_bound_and_its_work_is_linear(loaded: 
     assert quadratic(200) / quadratic(100) > 3.5 and quadratic(400) > 20 * w4 / 4  # coqui's: quadratic
 
 
+def test_speed_stretches_the_frames_exactly_and_shortens_the_streamed_sentence(
+    loaded: xtts_model.LoadedModel,
+) -> None:
+    """speech_speed 1.5: the latents are interpolated x4/1.5 (torch's arithmetic, bit for bit), so the same tokens
+    give 1/1.5 of the audio; at 0.8 they give 1.25 times as much."""
+    import torch
+
+    lat = torch.randn(13, 16, generator=torch.Generator().manual_seed(2))
+    for speed in (0.8, 1.5):
+        fm = FrameMap(speed=speed)
+        z = torch.nn.functional.interpolate(lat.t()[None], scale_factor=[4.0 / speed], mode="linear")
+        z = torch.nn.functional.interpolate(z, scale_factor=[24000 / 22050], mode="linear")[0]
+        torch.testing.assert_close(fm.frames(lat, 0, z.shape[-1], 13, 13), z, atol=2e-5, rtol=0)
+    cond, spk = _voice(loaded.model)
+    sizes: dict[float, int] = {}
+    for speed in (1.0, 1.5):
+        stats = xtts_stream.SentenceStats()
+        gen = xtts_stream.stream_sentence(loaded, "Hello.", "en", cond, spk, iter(lambda: 8, 0), fp16=False,
+                                          stats=stats, max_tokens=8, speed=speed)
+        sizes[speed] = sum(c.size for c in gen)
+        assert stats.tokens == 8 and sizes[speed] == FrameMap(speed=speed).total_frames(8) * 256
+    assert sizes[1.0] / sizes[1.5] == pytest.approx(1.5, rel=0.1), sizes  # 34 frames vs 22
+
+
 def test_a_stream_stops_between_chunks_and_between_tokens_and_frees_the_model(
     loaded: xtts_model.LoadedModel,
 ) -> None:

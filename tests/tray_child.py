@@ -85,6 +85,10 @@ class RecordingActions:
     def cancel_download(self) -> None: self._call("cancel_download")
     def open_url(self, url: str) -> None: self._call("open_url", url)
 
+    def last_answer(self) -> None:
+        self._call("last_answer")
+        return None  # no answer yet: the window says how to ask
+
     def engine_problems(self) -> dict[str, str]:
         return {"xtts": "not ready"}
 

@@ -110,3 +110,31 @@ def test_read_hotkey_reads_another_apps_selection_in_the_daemon(tmp_path: Path, 
     finally:
         winutil.stop_tree(daemon, pid)
         thread.stop()
+
+
+def test_tray_read_aloud_gives_the_focus_back_and_reads_the_selection(tmp_path: Path, focused_app) -> None:
+    """The tray menu takes the focus (pystray makes its hidden window the foreground one): Read aloud gives it back
+    to the program the user was in before the simulated Ctrl+C, so the selection is read, not the clipboard."""
+    edge = EdgeStandIn()
+    thread = _ServerThread(edge)
+    thread.start()
+    u, k = winclipboard._apis()
+    winclipboard.restore_formats(u, k, user_clipboard())
+    before = saved()
+    try:
+        with daemon_proc.running(tmp_path, launcher=ROOT / "tests_win" / "edge_daemon.py",
+                                 env_extra={"VOXTRAY_TEST_EDGE_WSS": edge.wss_url,
+                                            "VOXTRAY_TEST_EDGE_VOICES": edge.voices_url},
+                                 engine="edge", output_device="Primary Sound Driver") as daemon:
+            wait_for(lambda: "voice tier -> edge" in daemon.log(), 60, "the edge tier in the log")
+            focused_app(SELECTED)
+            app_window = user32.GetForegroundWindow()
+            daemon_proc.choose(daemon_proc.open_menu(daemon), "Read aloud")
+            wait_for(lambda: any("selected sentence" in t for t in edge.texts), 60, "the selection at edge-tts")
+            log = daemon.log()
+            assert "focus given back to the window the user was in" in log, log[-3000:]
+            assert "reading the selection aloud" in log and "Traceback" not in log, log[-3000:]
+            assert user32.GetForegroundWindow() == app_window, "the user's program keeps the focus"
+            assert saved() == before, "the user's clipboard is back, byte for byte"
+    finally:
+        thread.stop()

@@ -39,9 +39,10 @@ class Grab:
 def selected_text(timeout_s: float = 1.0) -> Grab:
     """The selected text, else the clipboard's (source says which)."""
     if sys.platform == "win32":
-        from daemon.desktop import winclipboard
+        from daemon.desktop import winclipboard, winfocus
 
         try:
+            winfocus.give_back()  # after a tray menu click the focus is VoxTray's: back to the user's program
             text, copied = winclipboard.copy_selection(timeout_s)
         except OSError as exc:
             raise SelectionError(str(exc)) from None

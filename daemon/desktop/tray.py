@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from daemon.desktop import dialogs, llm_dialog, setup_report, traygtk, traymenu, traywin32
+from daemon.desktop import answer_window, dialogs, llm_dialog, setup_report, traygtk, traymenu, traywin32
 from daemon.desktop.icons import render_icon, render_icon_frames
 from daemon.desktop.traybackend import icon_size, load_pystray, tray_available
 from daemon.desktop.traymenu import Entry, Handlers, MenuModel
@@ -65,6 +65,9 @@ class TrayActions(Protocol):
     def check_setup(self, progress: setup_report.Progress | None = None) -> setup_report.Report: ...
     def engine_problems(self) -> dict[str, str]: ...
     def open_url(self, url: str) -> None: ...
+    def output_devices(self) -> tuple[tuple[str, ...], str]: ...
+    def set_output_device(self, name: str) -> None: ...
+    def last_answer(self) -> answer_window.ShownAnswer | None: ...
 
 
 class Tray:
@@ -82,6 +85,7 @@ class Tray:
         setup_llm: Callable[[llm_dialog.LLMSetupActions], object] = llm_dialog.ask_llm_setup,
         ask_model: Callable[..., dialogs.ModelChoice | None] = dialogs.ask_model_choice,
         show_report: Callable[..., None] = setup_report.show_setup_report,
+        show_answer: Callable[..., None] = answer_window.show_answer,
         refresh_s: float = REFRESH_S,
         on_end_session: Callable[[], None] | None = None,
     ) -> None:
@@ -93,6 +97,7 @@ class Tray:
         self._setup_llm = setup_llm
         self._ask_model = ask_model
         self._show_report = show_report
+        self._show_answer = show_answer
         self._windows: dict[str, threading.Thread] = {}
         self._refresh_s = refresh_s
         self._icon: Any = None
@@ -125,8 +130,11 @@ class Tray:
             read_aloud=self._job(lambda: actions.read_aloud()),
             get_model=lambda: self._window("model-dialog", self._get_model),
             cancel_download=self._job(actions.cancel_download),
+            set_output=lambda name: self.submit(lambda: actions.set_output_device(name)),
             check_setup=lambda: self._window("setup-report", lambda: self._show_report(
                 actions.check_setup, self._report_fixes(), (("Open log", self.handlers.open_log),))),
+            show_last_answer=lambda: self._window("last-answer", lambda: self._show_answer(
+                actions.last_answer(), traymenu.key_hint(settings().hotkey_ask))),
         )
 
     # --- public API -------------------------------------------------------------------------------------------
@@ -298,9 +306,15 @@ class Tray:
         except Exception:
             log.exception("could not read which engines can speak")
             unavailable = self._model.unavailable
+        try:
+            outputs, output = self._actions.output_devices()
+        except Exception:
+            log.exception("could not list the output devices")
+            outputs, output = self._model.outputs, self._model.output
         s = self._settings()
         hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("read", s.hotkey_read), ("stop", s.hotkey_stop))
-        return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable)
+        return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable,
+                         outputs=outputs, output=output)
 
     def _render_loop(self) -> None:
         while not self._stopping.is_set():

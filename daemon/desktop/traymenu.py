@@ -18,6 +18,7 @@ from daemon.status import SETUP_DOWNLOADING, SETUP_FAILED, SETUP_NEEDED, Activit
 log = logging.getLogger(__name__)
 
 GET_MODEL_ITEM = f"{GET_MODEL}…"  # opens the licence dialog (desktop/dialogs.py)
+SHOW_ANSWER_ITEM = "Show the last answer"  # opens desktop/answer_window.py
 SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
 LINE_MAX = 48  # characters in a menu line: longer status/problem text is cut at a word (details: Check set-up)
@@ -59,6 +60,8 @@ class MenuModel:
     autostart: bool = False
     hotkeys: tuple[tuple[str, str], ...] = ()  # (command, combo as typed in settings), e.g. ("ask", "ctrl+alt+space")
     unavailable: tuple[tuple[str, str], ...] = ()  # (engine, why it cannot speak now), e.g. ("xtts", "not downloaded")
+    outputs: tuple[str, ...] = ()  # output devices by name, as last listed (speech/devices.py)
+    output: str = ""  # the chosen one ("" = the system default)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Handlers:
     get_model: Callable[[], None] = lambda: None
     cancel_download: Callable[[], None] = lambda: None
     check_setup: Callable[[], None] = lambda: None
+    set_output: Callable[[str], None] = lambda _name: None
+    show_last_answer: Callable[[], None] = lambda: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -218,6 +223,16 @@ def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
     return ()
 
 
+def output_entries(model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
+    """The Output device submenu: the system default, then each device by name; a chosen one that is not listed now
+    shows greyed (speech goes to the default meanwhile, and back to it when it returns)."""
+    gone = (model.output,) if model.output and model.output not in model.outputs else ()
+    return (Entry("System default", action=lambda: h.set_output(""), checked=not model.output, radio=True),
+            *(Entry(name, action=(lambda n=name: h.set_output(n)), checked=model.output == name,  # type: ignore[misc]
+                    radio=True) for name in model.outputs),
+            *(Entry(f"{name} (not connected)", checked=True, radio=True, enabled=False) for name in gone))
+
+
 def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
     """The whole right-click menu for one snapshot: status and problems first, then the everyday commands."""
     voices = tuple(
@@ -244,8 +259,10 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry("Ask by voice", action=h.ask_by_voice, hint=keys.get("talk", "")),
         Entry("Read aloud", action=h.read_aloud, hint=keys.get("read", "")),
         Entry("Stop speaking", action=h.stop_speaking, hint=keys.get("stop", ""), enabled=speaking),
+        Entry(SHOW_ANSWER_ITEM, action=h.show_last_answer),
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Voice engine", submenu=engines),
+        Entry("Output device", submenu=output_entries(model, h)),
         Entry("New conversation", action=h.new_conversation),
         SEPARATOR,
         Entry("Set up the LLM…", action=h.connect_bridge),

@@ -22,6 +22,10 @@ from daemon.worker import Worker
 log = logging.getLogger(__name__)
 
 NO_GPU_NOTE = "no NVIDIA GPU"
+# Status (the tray's tooltip and menu, the tier watcher) hears of free VRAM only when it moved this much: the
+# driver's few-MB jitter every poll would re-render the tray and wake the tier watcher every poll for nothing.
+# Listeners (the keep-warm policy) still get every reading.
+STATUS_STEP_MB = 64
 MB = 1024 * 1024
 # NVML errors that mean "there is no usable NVIDIA GPU here" (names as in pynvml).
 _NO_GPU_ERRORS = (
@@ -124,6 +128,7 @@ class VramWatcher:
         self._note = ""
         self._handles: list[Any] = []
         self._error_logged = False
+        self._published_free_mb: int | None = None
 
     # --- public view ---
     @property
@@ -181,6 +186,8 @@ class VramWatcher:
             log.info("VRAM watcher stopped polling: %s", self._note)
             self._worker.end()
             return None
+        # NVML has no event for memory use: the policy must notice a game taking VRAM within vram_pressure_s, so
+        # this polls every vram_poll_interval_s (2 s: one wake; without an NVIDIA GPU it stopped above)
         return self.settings.vram_poll_interval_s
 
     # --- polling ---
@@ -190,11 +197,13 @@ class VramWatcher:
             reading = self._read()
             listeners = self._listeners.snapshot() if reading is not None else []
         if reading is None:
+            self._published_free_mb = None
             self._status.update(gpu_name="", vram_total_mb=None, vram_free_mb=None, gpu_note=self._note)
             return None
-        self._status.update(
-            gpu_name=reading.name, vram_total_mb=reading.total_mb, vram_free_mb=reading.free_mb, gpu_note=""
-        )
+        shown = self._published_free_mb
+        if shown is None or abs(reading.free_mb - shown) >= STATUS_STEP_MB:
+            shown = self._published_free_mb = reading.free_mb
+        self._status.update(gpu_name=reading.name, vram_total_mb=reading.total_mb, vram_free_mb=shown, gpu_note="")
         for listener in listeners:
             try:
                 listener(reading)

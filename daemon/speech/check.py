@@ -119,8 +119,9 @@ class SpeechCheck:
         self._words = words
 
     def review(self, text: str, audio: np.ndarray, rate: int, language: str = "") -> Review | None:
-        mode = self._settings().speech_check
-        if mode == "off" or (mode == "last-resort" and not suspicious(text, audio.size / rate)):
+        settings = self._settings()
+        mode, seconds_at_1x = settings.speech_check, audio.size / rate * settings.speech_speed
+        if mode == "off" or (mode == "last-resort" and not suspicious(text, seconds_at_1x)):
             return None
         found = self._words(resample(audio, rate, RATE), language)
         if found is None:

@@ -212,7 +212,7 @@ class EdgeEngine(Engine):
             comm = edge_tts.Communicate(
                 text,
                 voice,
-                rate=self.settings.edge_tts_rate,
+                rate=self.settings.edge_rate(),
                 pitch=self.settings.edge_tts_pitch,
                 connect_timeout=connect_s,
                 receive_timeout=receive_s,

@@ -52,7 +52,7 @@ class EspeakBackend:
         voice = self._voice(settings.system_voice)
         if language and language != self._language_of(settings.system_voice):
             voice = self._for_language(language) or voice
-        rate = str(settings.system_rate)
+        rate = str(settings.system_wpm())
         return [self.path or "espeak-ng", "-w", str(out), "-s", rate, *(["-v", voice] if voice else []), "--stdin"]
 
     def voices(self) -> list[str]:

@@ -33,7 +33,7 @@ class SapiBackend:
 
     def argv(self, out: Path, settings: Settings, language: str = "") -> list[str]:
         """The command that speaks stdin into `out` (with an installed voice of `language` where there is one)."""
-        argv = [sys.executable, SAPI_CHILD, f"--out={out}", f"--wpm={settings.system_rate}"]
+        argv = [sys.executable, SAPI_CHILD, f"--out={out}", f"--wpm={settings.system_wpm()}"]
         argv += [f"--language={language}"] if language else []
         return argv + ([f"--voice={settings.system_voice}"] if settings.system_voice else [])
 

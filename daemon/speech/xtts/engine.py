@@ -223,7 +223,8 @@ class XttsEngine(Engine):
         return xtts_stream.ChunkSchedule(s.xtts_first_chunk_tokens, s.xtts_chunk_tokens, s.xtts_chunk_growth)
 
     def _options(self) -> dict[str, Any]:
-        return {"temperature": self.settings.xtts_temperature, "fp16": self.settings.xtts_fp16}
+        s = self.settings
+        return {"temperature": s.xtts_temperature, "fp16": s.xtts_fp16, "speed": s.speech_speed}
 
     def _voice(self, voice: VoiceRef | None) -> VoiceRef:
         if voice is not None and voice.path is not None:
@@ -301,6 +302,7 @@ class XttsEngine(Engine):
                     lat.gpt_cond_latent,
                     lat.speaker_embedding,
                     temperature=self.settings.xtts_temperature,
+                    speed=self.settings.speech_speed,
                     enable_text_splitting=False,
                 )
             except torch.cuda.OutOfMemoryError:

@@ -149,6 +149,7 @@ def stream_sentence(
     sizes: Iterator[int],
     *,
     temperature: float = 0.75,
+    speed: float = 1.0,
     fp16: bool = True,
     top_k: int = 50,
     top_p: float = 0.85,
@@ -161,7 +162,8 @@ def stream_sentence(
     cache_conditioning: bool = True,
 ) -> Generator[np.ndarray, None, None]:
     """One sentence as float32 chunks (raw vocoder output, 24 kHz); holds the model lock until it ends or is
-    closed. `sizes` gives the tokens of each chunk; `should_stop` is polled between tokens."""
+    closed. `sizes` gives the tokens of each chunk; `should_stop` is polled between tokens; `speed` 1.5 speaks
+    1.5 times as fast (the same tokens, fewer frames)."""
     import torch
 
     from daemon.speech.xtts.tokens import PrefixCache, TokenStream, prefix_cache
@@ -190,7 +192,7 @@ def stream_sentence(
                     prefix=prefix if cache_conditioning else None,
                 )
                 token_iter = iter(tokens)
-                vocoder = WindowedVocoder(model.hifigan_decoder, spk, **(vocoder_options or {}))
+                vocoder = WindowedVocoder(model.hifigan_decoder, spk, speed=speed, **(vocoder_options or {}))
             ended = False
             while not ended:
                 want = max(1, int(next(sizes)))

@@ -9,6 +9,8 @@ field needs:
   neighbouring latents. `FrameMap` reproduces that interpolation for any range of frames (same index and
   weight arithmetic as torch's kernel), so a window's frames equal the whole decode's frames exactly.
   640/147 = 4.354 frames per latent; one frame is 256 output samples (the product of the upsampling strides).
+- Speaking speed stretches the latents in the first interpolation (x4/speed): coqui's `speed` interpolates them
+  by 1/speed in a step of its own first; at 1x both are the same decode.
 - Each chunk decodes frames [emitted - left_frames, exact_end) where exact_end is the last frame whose latents
   all exist yet. Samples are sliced in whole frames. The last `lookahead_frames` of the window lack their right
   context (the next latents do not exist yet), so they are not played: the first `overlap_frames` of them are
@@ -34,8 +36,9 @@ OVERLAP_FRAMES = 2  # of those, cross-faded into the next chunk's decode (the re
 class FrameMap:
     """XTTS's latent -> HiFi-GAN frame interpolation, computable for any frame range (torch's arithmetic)."""
 
-    def __init__(self, ar_compression: int = 1024, hop: int = 256, in_rate: int = 22050, out_rate: int = 24000):
-        self.scale1 = float(ar_compression / hop)
+    def __init__(self, ar_compression: int = 1024, hop: int = 256, in_rate: int = 22050, out_rate: int = 24000,
+                 speed: float = 1.0):
+        self.scale1 = float(ar_compression / hop / speed)  # speed: latents stretched here (coqui: one step before)
         self.scale2 = float(out_rate / in_rate)
         # torch maps output -> input indices with 1/scale_factor in the input's precision (float32)
         self._ratio1 = np.float32(1.0 / self.scale1)
@@ -116,6 +119,7 @@ class WindowedVocoder:
         left_frames: int = LEFT_FRAMES,
         lookahead_frames: int = LOOKAHEAD_FRAMES,
         overlap_frames: int = OVERLAP_FRAMES,
+        speed: float = 1.0,
     ) -> None:
         if not 0 <= overlap_frames <= lookahead_frames:
             raise ValueError("overlap_frames must be between 0 and lookahead_frames")
@@ -124,7 +128,7 @@ class WindowedVocoder:
         self.g = speaker_embedding
         self.map = FrameMap(
             decoder.ar_mel_length_compression, decoder.output_hop_length,
-            decoder.input_sample_rate, decoder.output_sample_rate,
+            decoder.input_sample_rate, decoder.output_sample_rate, speed,
         )
         self.hop = int(np.prod([int(up.stride[0]) for up in self.generator.ups]))
         self.left = left_frames
