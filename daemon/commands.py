@@ -155,6 +155,16 @@ class Commands:
         self.live.update(output_device=name or None)
         log.info("output device set to %s", name or "the system default")
 
+    def set_speed(self, speed: float) -> None:
+        """Tray "Speed": every voice, from the next sentence (engines read it per sentence); saved."""
+        self.live.update(speech_speed=speed)
+        log.info("speech speed set to %gx", speed)
+
+    def set_volume(self, gain: float) -> None:
+        """Tray "Volume": the output gain of every voice, from the next sentence; saved."""
+        self.live.update(volume=gain)
+        log.info("volume set to %g", gain)
+
     def engine_problems(self) -> dict[str, str]:
         """Why each engine that cannot speak now cannot (for the menu's greyed engines); {} while starting."""
         parts = self._parts()

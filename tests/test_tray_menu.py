@@ -50,7 +50,7 @@ def test_menu_has_every_command_in_order() -> None:
     assert texts(menu) == [
         "Starting…", "⚠ No LLM set up: set it up…", "-",
         "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Show the last answer", "Voices", "Voice engine",
-        "Speed", "Volume", "New conversation", "-",
+        "Output device", "Speed", "Volume", "New conversation", "-",
         "Set up the LLM…", "Check set-up…", "Pause hotkeys", "Files", "-", "Start at login", "Quit",
     ]
     assert texts(find(menu, "Voices").submenu) == ["alice.wav", "bob.wav", "-", "Add voice from file…"]

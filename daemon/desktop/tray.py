@@ -42,6 +42,8 @@ class TrayActions(Protocol):
     def use_voice(self, name: str) -> None: ...
     def add_voice(self, path: Path) -> None: ...
     def set_engine(self, name: str) -> None: ...
+    def set_speed(self, speed: float) -> None: ...
+    def set_volume(self, gain: float) -> None: ...
     def new_conversation(self) -> None: ...
     def toggle_hotkeys(self) -> None: ...
     def open_settings(self) -> None: ...
@@ -118,6 +120,8 @@ class Tray:
             use_voice=lambda name: self.submit(lambda: actions.use_voice(name)),
             add_voice=self._job(self._add_voice),
             set_engine=lambda name: self.submit(lambda: actions.set_engine(name)),
+            set_speed=lambda v: self.submit(lambda: actions.set_speed(v)),
+            set_volume=lambda v: self.submit(lambda: actions.set_volume(v)),
             new_conversation=self._job(actions.new_conversation),
             toggle_hotkeys=self._job(actions.toggle_hotkeys),
             open_settings=self._job(actions.open_settings),
@@ -314,7 +318,7 @@ class Tray:
         s = self._settings()
         hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("read", s.hotkey_read), ("stop", s.hotkey_stop))
         return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable,
-                         outputs=outputs, output=output)
+                         speed=s.speech_speed, volume=s.volume, outputs=outputs, output=output)
 
     def _render_loop(self) -> None:
         while not self._stopping.is_set():

@@ -28,6 +28,8 @@ ENGINES: list[tuple[str, str]] = [
     ("edge", "edge-tts"),
     ("system", "System voice"),
 ]
+SPEEDS: list[tuple[float, str]] = [(0.8, "0.8×"), (1.0, "1×"), (1.25, "1.25×"), (1.5, "1.5×")]  # speech_speed
+VOLUMES: list[tuple[float, str]] = [(0.5, "Quiet"), (1.0, "Normal"), (1.5, "Loud")]  # volume (the output gain)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class MenuModel:
     unavailable: tuple[tuple[str, str], ...] = ()  # (engine, why it cannot speak now), e.g. ("xtts", "not downloaded")
     outputs: tuple[str, ...] = ()  # output devices by name, as last listed (speech/devices.py)
     output: str = ""  # the chosen one ("" = the system default)
+    speed: float = 1.0  # speech_speed
+    volume: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Handlers:
     check_setup: Callable[[], None] = lambda: None
     set_output: Callable[[str], None] = lambda _name: None
     show_last_answer: Callable[[], None] = lambda: None
+    set_speed: Callable[[float], None] = lambda _speed: None
+    set_volume: Callable[[float], None] = lambda _gain: None
 
 
 def same_voice(name: str, current: str) -> bool:
@@ -223,6 +229,17 @@ def setup_entries(s: Status, h: Handlers) -> tuple[Entry, ...]:
     return ()
 
 
+def presets(choices: list[tuple[float, str]], current: float, pick: Callable[[float], None],
+            other: str) -> tuple[Entry, ...]:
+    """Radio items for a setting's presets, the current one checked; a value set in settings.json that is none of
+    them is shown first (greyed), so the menu never claims a preset that is not in use."""
+    items = tuple(Entry(label, action=(lambda v=value: pick(v)), checked=abs(current - value) < 1e-6,  # type: ignore[misc]
+                        radio=True) for value, label in choices)
+    if any(e.checked for e in items):
+        return items
+    return (Entry(other.format(current), checked=True, radio=True, enabled=False), *items)
+
+
 def output_entries(model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
     """The Output device submenu: the system default, then each device by name; a chosen one that is not listed now
     shows greyed (speech goes to the default meanwhile, and back to it when it returns)."""
@@ -263,6 +280,8 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Voice engine", submenu=engines),
         Entry("Output device", submenu=output_entries(model, h)),
+        Entry("Speed", submenu=presets(SPEEDS, model.speed, h.set_speed, "{:g}× (settings.json)")),
+        Entry("Volume", submenu=presets(VOLUMES, model.volume, h.set_volume, "Gain {:g} (settings.json)")),
         Entry("New conversation", action=h.new_conversation),
         SEPARATOR,
         Entry("Set up the LLM…", action=h.connect_bridge),
