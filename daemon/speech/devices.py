@@ -3,7 +3,8 @@ settings (`output_device`: a name as listed, a part of one, an index, or empty f
 `resolve_device`, whose absence is an AudioDeviceError that lists the choices.
 
 The list is one host API's devices, de-duplicated by name, without the aliases of the default ("default",
-"Microsoft Sound Mapper - Output", ...), which the menu offers as "System default". On Windows that host API is
+"Microsoft Sound Mapper - Output", Wine's "Wine Sound Mapper - Output", ...), which the menu offers as "System
+default". On Windows that host API is
 MME: PortAudio's default output is MME's, so "System default" and the named devices go through the same API;
 MME accepts any sample rate (Windows converts), where WASAPI shared mode refuses all but the mixer's. Its names are
 cut at 31 characters ("Headphones (Realtek(R) Audio)"): they are what settings.json stores. Elsewhere it is
@@ -66,7 +67,8 @@ def list_outputs(devices: Iterable[Mapping[str, Any]], hostapis: Iterable[Mappin
     out: dict[str, OutputDevice] = {}
     for i, d in outputs:
         name = str(d.get("name", "")).strip()
-        if int(d.get("hostapi", 0)) == api and name and name.lower() not in DEFAULT_ALIASES and name not in out:
+        alias = name.lower() in DEFAULT_ALIASES or name.lower().endswith("sound mapper - output")  # (Wine's too)
+        if int(d.get("hostapi", 0)) == api and name and not alias and name not in out:
             out[name] = OutputDevice(name, i, apis[api] if api < len(apis) else "")
     return tuple(out.values())
 
