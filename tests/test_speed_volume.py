@@ -246,3 +246,21 @@ def test_a_change_during_an_answer_applies_from_the_next_sentence(
     assert first.size / second.size == pytest.approx(1.5, rel=0.15), (first.size, second.size)
     loud1, loud2 = (float(np.percentile(np.abs(b), 99)) for b in (first, second))
     assert loud2 / loud1 == pytest.approx(0.5, abs=0.1), (loud1, loud2)
+
+
+def test_loud_bends_peaks_instead_of_clipping() -> None:
+    """Volume Loud (gain 1.5) on a full-scale sentence: what the player is handed never passes full scale (a hard
+    clip at the converter would crackle), quiet parts are exactly 1.5x, and the whole is louder than Normal."""
+    from daemon.speech.resampling import KNEE, Resampling
+
+    rate = 24000
+    t = np.arange(rate, dtype=np.float32) / rate
+    sentence = (np.sin(2 * np.pi * 220 * t) * np.linspace(0.1, 1.0, rate)).astype(np.float32)  # swells to full
+    normal = Resampling(rate, 1.0).convert(sentence, rate)
+    loud = Resampling(rate, 1.5).convert(sentence, rate)
+    assert float(np.max(np.abs(loud))) <= 1.0
+    quiet = np.abs(normal) * 1.5 <= KNEE
+    quiet[: rate // 100] = False  # the fade-in at a source's start
+    assert np.allclose(loud[quiet], normal[quiet] * 1.5, atol=1e-6)
+    rms = lambda x: float(np.sqrt(np.mean(np.square(x))))  # noqa: E731
+    assert rms(loud) > 1.3 * rms(normal)

@@ -7,6 +7,20 @@ import numpy as np
 
 from daemon.audio import StreamResampler, fade
 
+KNEE = 0.8  # above unity gain, peaks beyond this are bent smoothly towards full scale instead of clipping
+
+
+def limit(data: np.ndarray, knee: float = KNEE) -> np.ndarray:
+    """Soft limiter: samples within +-knee pass unchanged; beyond it they approach +-1 along a tanh curve (same
+    slope at the knee, never past full scale), so "Loud" does not clip the device's converter."""
+    over = np.abs(data) > knee
+    if not over.any():
+        return data
+    out = data.copy()
+    x = np.abs(data[over])
+    out[over] = np.sign(data[over]) * (knee + (1.0 - knee) * np.tanh((x - knee) / (1.0 - knee)))
+    return out
+
 
 class Resampling:
     """Resamples successive sources to one output rate, fading at every source boundary."""
@@ -26,6 +40,8 @@ class Resampling:
         data = self._resampler.process(np.asarray(samples, dtype=np.float32).reshape(-1))
         if self.gain != 1.0:
             data = data * np.float32(self.gain)
+            if self.gain > 1.0:
+                data = limit(data)
         if self._fade_in and data.size:
             data = fade(data, self.output_rate, fade_in=True, fade_out=False)
             self._fade_in = False
@@ -36,7 +52,10 @@ class Resampling:
         tail = self._resampler.flush() if self._resampler is not None else np.zeros(0, dtype=np.float32)
         self._resampler = None
         self._fade_in = True
-        return tail * np.float32(self.gain) if self.gain != 1.0 else tail
+        if self.gain == 1.0:
+            return tail
+        tail = tail * np.float32(self.gain)
+        return limit(tail) if self.gain > 1.0 else tail
 
     def reset(self) -> None:
         self._resampler = None
