@@ -100,8 +100,9 @@ class _Open:
             if self.user32.OpenClipboard(self.hwnd):
                 return self
             time.sleep(POLL_S)
+        error = ctypes.get_last_error()  # type: ignore[attr-defined,unused-ignore]  # before DestroyWindow sets it
         self._destroy()
-        raise ClipboardError(f"the clipboard is in use by another program (error {ctypes.get_last_error()})")  # type: ignore[attr-defined,unused-ignore]
+        raise ClipboardError(f"the clipboard is in use by another program (error {error})")
 
     def __exit__(self, *exc: object) -> None:
         self.user32.CloseClipboard()
@@ -135,12 +136,15 @@ def restore_formats(user32: Any, kernel32: Any, saved: list[tuple[int, bytes]]) 
             handle = kernel32.GlobalAlloc(GMEM_MOVEABLE, max(1, len(data)))
             pointer = kernel32.GlobalLock(handle) if handle else None
             if not pointer:
+                if handle:
+                    kernel32.GlobalFree(handle)
                 raise ClipboardError(f"no memory for {len(data)} bytes of clipboard format {fmt}")
             ctypes.memmove(pointer, data, len(data))
             kernel32.GlobalUnlock(handle)
-            if not user32.SetClipboardData(fmt, handle):
+            if not user32.SetClipboardData(fmt, handle):  # on success the system owns the memory: never freed here
+                error = ctypes.get_last_error()  # type: ignore[attr-defined,unused-ignore]
                 kernel32.GlobalFree(handle)
-                log.warning("clipboard format %s could not be put back (error %s)", fmt, ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
+                log.warning("clipboard format %s could not be put back (error %s)", fmt, error)
 
 
 def _read(kernel32: Any, handle: int | None) -> bytes | None:

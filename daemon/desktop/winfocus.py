@@ -20,9 +20,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SHELL_CLASSES = {"Shell_TrayWnd", "Shell_SecondaryTrayWnd", "NotifyIconOverflowWindow", "Progman", "WorkerW",
-                 "#32768"}  # the taskbar, its overflow, the desktop, popup menus
-GW_HWNDNEXT, GWL_EXSTYLE, WS_EX_TOOLWINDOW = 2, -20, 0x80
+SHELL_CLASSES = {"Shell_TrayWnd", "Shell_SecondaryTrayWnd", "NotifyIconOverflowWindow",
+                 "TopLevelWindowForOverflowXamlIsland", "Progman", "WorkerW", "#32768"}
+# the taskbar, its overflow (Windows 10, 11), the desktop, popup menus
+GW_HWNDNEXT, GWL_EXSTYLE, WS_EX_TOOLWINDOW, WS_EX_NOACTIVATE = 2, -20, 0x80, 0x08000000
+DWMWA_CLOAKED = 14  # Windows 10/11: hidden UWP frames, other virtual desktops' windows are visible but cloaked
 WAIT_S, POLL_S = 0.5, 0.01
 MAX_WINDOWS = 2000  # a bound on the Z-order walk
 
@@ -43,6 +45,19 @@ def _user32() -> Any:
     return user32
 
 
+def _cloaked(hwnd: int) -> bool:
+    """Is the window cloaked by DWM (visible to IsWindowVisible, not on screen)? False where DWM cannot say."""
+    try:
+        dwm = ctypes.WinDLL("dwmapi")  # type: ignore[attr-defined,unused-ignore]
+    except OSError:
+        return False
+    dwm.DwmGetWindowAttribute.argtypes = [wintypes.HWND, wintypes.DWORD, ctypes.c_void_p, wintypes.DWORD]
+    dwm.DwmGetWindowAttribute.restype = ctypes.c_long  # HRESULT
+    cloaked = wintypes.DWORD()
+    hr = dwm.DwmGetWindowAttribute(hwnd, DWMWA_CLOAKED, ctypes.byref(cloaked), ctypes.sizeof(cloaked))
+    return hr == 0 and cloaked.value != 0
+
+
 def _mine_or_shell(user32: Any, hwnd: int) -> bool:
     pid = wintypes.DWORD()
     user32.GetWindowThreadProcessId(hwnd, ctypes.byref(pid))
@@ -52,15 +67,15 @@ def _mine_or_shell(user32: Any, hwnd: int) -> bool:
 
 
 def users_window(user32: Any) -> int | None:
-    """The first window in Z order the user could have been typing in: visible, not minimised, titled, not a tool
-    window, of another program, not the shell's."""
+    """The first window in Z order the user could have been typing in: visible, not cloaked, not minimised, titled,
+    not a tool or no-activate window, of another program, not the shell's."""
     hwnd = user32.GetTopWindow(None)
     for _ in range(MAX_WINDOWS):
         if not hwnd:
             return None
         if (user32.IsWindowVisible(hwnd) and not user32.IsIconic(hwnd) and user32.GetWindowTextLengthW(hwnd) > 0
-                and not user32.GetWindowLongW(hwnd, GWL_EXSTYLE) & WS_EX_TOOLWINDOW
-                and not _mine_or_shell(user32, hwnd)):
+                and not user32.GetWindowLongW(hwnd, GWL_EXSTYLE) & (WS_EX_TOOLWINDOW | WS_EX_NOACTIVATE)
+                and not _mine_or_shell(user32, hwnd) and not _cloaked(hwnd)):
             return int(hwnd)
         hwnd = user32.GetWindow(hwnd, GW_HWNDNEXT)
     return None
@@ -76,7 +91,9 @@ def give_back(wait_s: float = WAIT_S) -> bool:
     if target is None:
         log.info("no window of another program to copy the selection from")
         return False
-    user32.SetForegroundWindow(target)
+    if not user32.SetForegroundWindow(target):  # the foreground lock: allowed only while VoxTray is foreground
+        log.info("Windows refused to give the focus back to the window the user was in (foreground lock)")
+        return False
     deadline = time.monotonic() + wait_s
     while user32.GetForegroundWindow() != target:
         if time.monotonic() >= deadline:

@@ -2,14 +2,14 @@
 
 Every active render endpoint's IAudioSessionManager2 lists its sessions; a session is keyed "pid|instance id"
 (the instance identifier is unique per session and lives as long as it). No COM library needed: the few
-vtable slots used are called through ctypes. Each calling thread joins the multithreaded apartment once.
+vtable slots used are called through ctypes. Each call joins the multithreaded apartment (CoInitializeEx) and
+leaves it (CoUninitialize) on its own thread, every interface released before.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,14 +24,13 @@ IID_IAudioSessionManager2 = "77AA99A0-1BD6-484F-8BC7-2C654C9A9B6F"
 IID_IAudioSessionControl2 = "BFB7FF88-7239-4FC9-8FA2-07C950BE9C6D"
 IID_ISimpleAudioVolume = "87CE5498-68D6-44E5-9215-6DA47EF883D8"
 CLSCTX_ALL, E_RENDER, DEVICE_STATE_ACTIVE, SESSION_EXPIRED = 0x17, 0, 1, 2
+COINIT_MULTITHREADED, RPC_E_CHANGED_MODE = 0, -2147417850  # 0x80010106: the thread is an STA already (still usable)
 # vtable slots (IUnknown is 0-2)
 QI, RELEASE = 0, 2
 ENUM_ENDPOINTS, COLLECTION_COUNT, COLLECTION_ITEM, DEVICE_ACTIVATE = 3, 3, 4, 3
 GET_SESSION_ENUMERATOR, ENUM_COUNT, ENUM_GET = 5, 3, 4
 SESSION_STATE, SESSION_DISPLAY_NAME, SESSION_INSTANCE_ID, SESSION_PID, SESSION_IS_SYSTEM = 3, 4, 13, 14, 15
 SET_MASTER, GET_MASTER = 3, 4
-
-_com = threading.local()
 
 
 class _GUID(ctypes.Structure):
@@ -62,7 +61,13 @@ class WinBackend:
 
     def __init__(self) -> None:
         self._ole32 = ctypes.WinDLL("ole32")  # type: ignore[attr-defined,unused-ignore]
-        self._ole32.CoTaskMemFree.argtypes = [ctypes.c_void_p]
+        sigs = {"CoTaskMemFree": ([ctypes.c_void_p], None), "CoUninitialize": ([], None),
+                "CoInitializeEx": ([ctypes.c_void_p, wintypes.DWORD], ctypes.c_long),
+                "CoCreateInstance": ([ctypes.c_void_p, ctypes.c_void_p, wintypes.DWORD, ctypes.c_void_p,
+                                      ctypes.c_void_p], ctypes.c_long)}
+        for name, (args, res) in sigs.items():
+            fn = getattr(self._ole32, name)
+            fn.argtypes, fn.restype = args, res
         self._own = os.getpid()
 
     def streams(self) -> list[AppStream]:
@@ -87,11 +92,6 @@ class WinBackend:
         _call(vol, GET_MASTER, "GetMasterVolume", (ctypes.c_void_p, ctypes.addressof(level)))
         return float(level.value)
 
-    def _init_thread(self) -> None:
-        if not getattr(_com, "ready", False):
-            self._ole32.CoInitializeEx(None, 0)  # MTA; S_FALSE or RPC_E_CHANGED_MODE: already in an apartment
-            _com.ready = True
-
     def _out(self, obj: ctypes.c_void_p, slot: int, what: str, held: list[ctypes.c_void_p],
              *args: tuple[Any, Any]) -> ctypes.c_void_p:
         """Call a method whose last argument receives an interface; the interface is released later."""
@@ -113,7 +113,9 @@ class WinBackend:
     @contextmanager
     def _sessions(self) -> Iterator[list[tuple[str, str, ctypes.c_void_p]]]:
         """(key, name, ISimpleAudioVolume) of other processes' sessions; released on exit."""
-        self._init_thread()
+        hr = self._ole32.CoInitializeEx(None, COINIT_MULTITHREADED)  # S_OK, S_FALSE (joined again): uninitialise
+        if hr < 0 and hr != RPC_E_CHANGED_MODE:
+            raise DuckUnavailable(f"Core Audio: COM could not be initialised (0x{hr & 0xFFFFFFFF:08X})")
         held: list[ctypes.c_void_p] = []
         try:
             yield list(self._list(held))
@@ -121,7 +123,9 @@ class WinBackend:
             raise DuckUnavailable(f"Core Audio: {exc}") from None
         finally:
             for obj in reversed(held):
-                _call(obj, RELEASE, "Release")
+                _call(obj, RELEASE, "Release")  # returns the new reference count, never negative
+            if hr >= 0:
+                self._ole32.CoUninitialize()
 
     def _list(self, held: list[ctypes.c_void_p]) -> Iterator[tuple[str, str, ctypes.c_void_p]]:
         enumerator = ctypes.c_void_p()
