@@ -102,7 +102,7 @@ def _ask_flow(live: LiveSettings, status: StatusBus, shutdown: Shutdown, parts: 
     try:
         flow = AskFlow(live, parts.assistant, health=parts.health, paused=lambda: status.current.hotkeys_paused,
                        prepare=parts.speech.warm_audio, talk=parts.talk, chip=lambda: chip_text(status.current),
-                       read=parts.reading.press)
+                       read=parts.reading.press, pause=parts.speech.pipeline.toggle_pause)
         flow.start()
     except VoxTrayError as exc:
         log.warning("global hotkeys are off: %s", exc)

@@ -170,6 +170,11 @@ class Assistant:
         self._interrupt()
 
     @property
+    def can_repeat(self) -> bool:
+        """There is a last answer (or reading) for repeat()."""
+        return self._last is not None
+
+    @property
     def busy(self) -> bool:
         return not self._idle.is_set()
 

@@ -97,6 +97,26 @@ class Commands:
             parts.assistant.stop()
             parts.speech.pipeline.cancel()
 
+    def pause_resume(self) -> None:
+        """Tray "Pause" / "Resume": what the pause hotkey does (held at the current sample, then on from it)."""
+        parts = self._parts()
+        if parts is not None:
+            parts.speech.pipeline.toggle_pause()
+
+    def repeat_last(self) -> None:
+        """Tray "Repeat the last answer": its kept audio, else its text re-synthesised; never a new LLM request."""
+        parts = self._parts()
+        if parts is None:
+            self.message(STARTING)
+        else:
+            parts.talk.cancel()
+            parts.assistant.repeat()
+
+    def can_repeat(self) -> bool:
+        """There is a last answer (or reading) to repeat (the tray greys its item otherwise)."""
+        parts = self._parts()
+        return parts is not None and parts.assistant.can_repeat
+
     def new_conversation(self) -> None:
         parts = self._parts()
         if parts is not None:

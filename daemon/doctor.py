@@ -283,7 +283,7 @@ def check_voices(s: Settings) -> Check:
 def check_hotkeys(s: Settings) -> Check:
     from daemon.desktop.hotkeys import altgr_conflict
 
-    combos = [s.hotkey_ask, s.hotkey_stop, *(c for c in (s.hotkey_talk, s.hotkey_read) if c.strip())]
+    combos = [s.hotkey_ask, s.hotkey_stop, *(c for c in (s.hotkey_talk, s.hotkey_read, s.hotkey_pause) if c.strip())]
     conflicts = [c for c in map(altgr_conflict, combos) if c]
     if conflicts:
         return Check("hotkeys", WARN, conflicts[0], "choose a combo without Ctrl+Alt+<character> (AltGr layouts)")

@@ -1,19 +1,23 @@
 """Pause / resume / repeat (#21) on the REAL audio path: Player -> sounddevice -> PortAudio -> ALSA file plugin
 (every frame played is captured) -> PulseAudio null sink (a real clock); the answers come from the loopback LLM
-stand-in (it counts requests) and are spoken by the real system voice (espeak-ng). Nothing is faked."""
+stand-in (it counts requests) and are spoken by the real system voice (espeak-ng). Nothing is faked. The last
+test runs the whole daemon (App) under Xvfb: xdotool presses the pause hotkey (pynput), then the tray's commands."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from daemon.app import App
 from daemon.assistant import Assistant
 from daemon.brain.client import LLMClient
 from daemon.brain.conversation import Conversation
-from daemon.settings import Settings
+from daemon.settings import Settings, load
 from daemon.speech.player import Player
 from daemon.speech.resampling import Resampling
 from daemon.speech.sinks import LiveSink
@@ -21,6 +25,7 @@ from daemon.speech.stack import SpeechStack, build
 from daemon.status import StatusBus
 from tests.fixtures.audio import AlsaCapture, loud
 from tests.fixtures.llm_server import warm
+from tests.waits import wait_for
 
 
 def chirp(seconds: float, rate: int) -> np.ndarray:
@@ -144,3 +149,41 @@ def test_a_new_question_ends_a_paused_answer_and_a_long_one_is_repeated_from_its
     assert len(srv.chat_requests) == 2
     assert again > 0.3 * alsa_capture.rate
     assert abs(again - short) < 0.1 * short + 0.2 * alsa_capture.rate
+
+
+def test_pause_hotkey_and_tray_items_in_the_running_daemon(tmp_path: Path, ask_display, llm_server,
+                                                          alsa_capture: AlsaCapture) -> None:
+    """app.py wires hotkey_pause (ctrl+alt+shift+space) to the pipeline; the tray's Pause/Resume and Repeat items
+    (Commands) do the same from the action thread; the repeat asks the LLM nothing."""
+    srv = llm_server(api="ollama", tokens=["Air ", "scatters ", "blue ", "light ", "most. ", "Sunsets ", "are ", "red."])
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"use_local_cloning": False, "engine": "system", "llm_health_interval_s": 0,
+                                "remote_llm_url": srv.url, "output_sample_rate": alsa_capture.rate}))
+    app = App(load(path, check=False), path, headless=True)
+    app.start()
+    try:
+        parts, status = app.parts, app.status
+        assert parts is not None and parts.flow is not None, "the hotkeys are on (Xvfb)"
+        assert not app.commands.can_repeat()
+        parts.assistant.ask("Why is the sky blue?")
+        alsa_capture.wait_for_audio(0.3)
+        ask_display.xdotool("key", "ctrl+alt+shift+space")
+        wait_for(lambda: status.current.speech_paused, 5, "the pause hotkey to pause the answer")
+        assert grows(alsa_capture, 0.4) == 0 and parts.assistant.busy  # held mid-sentence, not ended
+        ask_display.xdotool("key", "ctrl+alt+shift+space")
+        wait_for(lambda: not status.current.speech_paused, 5, "the pause hotkey again to resume it")
+        app.commands.pause_resume()  # the tray's Pause (the tray runs it on its action thread)
+        assert status.current.speech_paused and parts.speech.pipeline.paused and parts.assistant.busy
+        app.commands.pause_resume()  # Resume
+        assert not status.current.speech_paused
+        assert parts.assistant.wait_idle(30)
+        answer = sound(alsa_capture.read())
+        mark = alsa_capture.read().size
+        assert app.commands.can_repeat()
+        app.commands.repeat_last()
+        assert parts.assistant.wait_idle(30)
+        again = sound(alsa_capture.read()[mark:])
+    finally:
+        app.shutdown()
+    assert len(srv.chat_requests) == 1  # the repeat asked no one
+    np.testing.assert_array_equal(answer, again)  # paused twice, yet every sample once: the kept audio is the same

@@ -49,7 +49,8 @@ def test_menu_has_every_command_in_order() -> None:
     menu = build_menu(Status(), MODEL, Recorder().handlers())
     assert texts(menu) == [
         "Starting…", "⚠ No LLM set up: set it up…", "-",
-        "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Show the last answer", "Voices", "Voice engine",
+        "Ask…", "Ask by voice", "Read aloud", "Stop speaking", "Pause", "Repeat the last answer",
+        "Show the last answer", "Voices", "Voice engine",
         "Output device", "Speed", "Volume", "New conversation", "-",
         "Set up the LLM…", "Check set-up…", "Pause hotkeys", "Files", "-", "Start at login", "Quit",
     ]
@@ -120,6 +121,8 @@ def test_hotkey_hints_stop_disabled_when_silent_and_unavailable_engines_greyed_w
         (("⚠ No LLM set up: set it up…",), ("connect_bridge", ())),
         (("Check set-up…",), ("check_setup", ())),
         (("Show the last answer",), ("show_last_answer", ())),
+        (("Pause",), ("pause_resume", ())),
+        (("Repeat the last answer",), ("repeat_last", ())),
         (("Start at login",), ("set_autostart", (True,))),
         (("Quit",), ("quit", ())),
     ],
@@ -130,6 +133,21 @@ def test_calling_a_menu_item_runs_its_handler(path: tuple[str, ...], expected: t
     assert entry.action is not None
     entry.action()
     assert rec.calls == [expected]
+
+
+def test_pause_turns_into_resume_and_both_grey_when_there_is_nothing_to_pause_or_repeat() -> None:
+    model = MenuModel(hotkeys=(("pause", "ctrl+alt+shift+space"),))
+    idle = build_menu(Status(tier=Tier.SYSTEM), model, Recorder().handlers())
+    assert find(idle, "Pause").hint == "Ctrl+Alt+Shift+Space"
+    assert not find(idle, "Pause").enabled and not find(idle, "Repeat the last answer").enabled
+    speaking = build_menu(Status(tier=Tier.SYSTEM, activity=Activity.SPEAKING), model, Recorder().handlers())
+    assert find(speaking, "Pause").enabled
+    paused = Status(tier=Tier.SYSTEM, activity=Activity.SPEAKING, speech_paused=True)
+    menu = build_menu(paused, dataclasses.replace(model, can_repeat=True), Recorder().handlers())
+    assert find(menu, "Resume").enabled and find(menu, "Resume").hint == "Ctrl+Alt+Shift+Space"
+    assert "Pause" not in texts(menu) and find(menu, "Repeat the last answer").enabled
+    assert find(build_menu(Status(speech_paused=True), model, Recorder().handlers()), "Resume").enabled, \
+        "a paused answer can be resumed whatever the activity says"
 
 
 def test_radio_items_follow_the_current_voice_and_engine() -> None:

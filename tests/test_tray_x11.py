@@ -167,12 +167,15 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
         return items if voices["submenu"][0]["text"] == "alice.wav" else None
 
     menu: list[dict[str, Any]] = wait_for(menu_with_voices, 10, "the voices from actions.voices() in the menu")
-    assert [i["text"] for i in menu][:8] == [
+    assert [i["text"] for i in menu][:13] == [
         "Starting…", "⚠ No LLM set up: set it up…", "- - - -", "Ask…   (Ctrl+Alt+Space)",
-        "Ask by voice   (Ctrl+Alt+Enter)", "Stop speaking   (Ctrl+Alt+Backspace)", "Voices", "Voice engine"]
-    assert [menu[i]["enabled"] for i in (0, 1, 3, 4, 5)] == [False, True, True, True, False], \
-        "the status line is information; Stop is greyed while nothing speaks"
-    voices = [i["text"] for i in menu[6]["submenu"]]
+        "Ask by voice   (Ctrl+Alt+Enter)", "Read aloud   (Ctrl+Alt+Insert)", "Stop speaking   (Ctrl+Alt+Backspace)",
+        "Pause   (Ctrl+Alt+Shift+Space)", "Repeat the last answer", "Show the last answer", "Voices", "Voice engine",
+        "Output device"]
+    assert [menu[i]["enabled"] for i in (0, 1, 3, 4, 5, 6, 7, 8, 9)] == [False, True, True, True, True, False, False,
+                                                                         False, True], \
+        "the status line is information; Stop and Pause are greyed while nothing speaks, Repeat with no answer yet"
+    voices = [i["text"] for i in menu[10]["submenu"]]
     assert voices == ["alice.wav", "bob.wav", "carol.wav", "- - - -", "Add voice from file…"]
     x, y, w, h = x11.icon()
     x11.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "3")
@@ -181,9 +184,9 @@ def test_right_click_opens_the_menu_and_choosing_a_voice_calls_use_voice(
     assert '= "voxtray", "Vox' in classes, f"GTK names the windows after VoxTray, not __main__.py: {classes}"
     publish(x11.screenshot(x11.workdir / "menu-open.png"), x11_artifacts / "tray" / "menu-open.png")
     x11.run("import", "-window", str(popup), str(x11_artifacts / "tray" / "menu.png"))  # the menu alone (docs)
-    # keyboard through the real GTK menu (greyed lines are skipped): Down x4 = the LLM problem, Ask…, Ask by voice,
-    # Voices; Right opens it on alice, Down = bob, Return clicks
-    for key in ("Down", "Down", "Down", "Down", "Right", "Down", "Return"):
+    # keyboard through the real GTK menu (greyed lines are skipped): Down x6 = the LLM problem, Ask…, Ask by voice,
+    # Read aloud, Show the last answer, Voices; Right opens it on alice, Down = bob, Return clicks
+    for key in ("Down",) * 6 + ("Right", "Down", "Return"):
         x11.xdotool("key", key)
     call = tray_child.expect(event="call", name="use_voice")
     assert call["args"] == ["bob.wav"]

@@ -58,6 +58,9 @@ class RecordingActions:
         self._call("set_engine", name)
         self.settings = self.settings.model_copy(update={"engine": name})  # as the daemon saves it
     def new_conversation(self) -> None: self._call("new_conversation")
+    def pause_resume(self) -> None: self._call("pause_resume")
+    def repeat_last(self) -> None: self._call("repeat_last")
+    def can_repeat(self) -> bool: return False
     def toggle_hotkeys(self) -> None: self._call("toggle_hotkeys")
     def open_settings(self) -> None: self._call("open_settings")
     def open_voices_folder(self) -> None: self._call("open_voices_folder")

@@ -9,6 +9,7 @@ types, and opens the question box; Enter in the box asks the assistant. The stop
 With `talk` (daemon.listen.talk.VoiceAsk, wired by app.py), `hotkey_talk` asks by voice: pressed (and, in hold
 mode, released) it calls talk.press() / talk.release(); the ask and stop hotkeys cancel any listening.
 With `read` (desktop.read_aloud.ReadAloud.press, wired by app.py), `hotkey_read` reads the selection aloud.
+With `pause` (speech.pipeline.Pipeline.toggle_pause), `hotkey_pause` pauses what is said and resumes it.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ class AskFlow:
     def __init__(self, settings: Settings | SettingsSource, assistant: Asker, *, health: HealthCheck | None = None,
                  paused: Callable[[], bool] | None = None, backend: str | None = None,
                  prepare: Callable[[], None] | None = None, talk: Talk | None = None,
-                 chip: Callable[[], str] | None = None, read: Callable[[float], None] | None = None) -> None:
+                 chip: Callable[[], str] | None = None, read: Callable[[float], None] | None = None,
+                 pause: Callable[[], object] | None = None) -> None:
         self.assistant = assistant
         self.read = read
+        self.pause = pause
         self.health = health
         self.paused = paused or (lambda: False)
         self.prepare = prepare  # e.g. start the audio stream while the user types
@@ -73,13 +76,13 @@ class AskFlow:
         if talk is not None:
             talk.attach(self.box, hold=self.hotkeys.supports_release)
 
-    def _wanted(self) -> tuple[str, str, str, str]:
+    def _wanted(self) -> tuple[str, str, str, str, str]:
         s = self.settings
         return (s.hotkey_ask, s.hotkey_stop, s.hotkey_talk if self.talk is not None else "",
-                s.hotkey_read if self.read is not None else "")
+                s.hotkey_read if self.read is not None else "", s.hotkey_pause if self.pause is not None else "")
 
     def _listener(self) -> HotkeyListener:
-        ask, stop, talk, read = self._keys
+        ask, stop, talk, read, pause = self._keys
         bindings = {ask: self.on_ask_hotkey, stop: self.on_stop_hotkey}
         names = {ask: "hotkey_ask", stop: "hotkey_stop"}
         releases: dict[str, Callable[[], None]] = {}
@@ -90,6 +93,9 @@ class AskFlow:
         if read.strip():
             bindings[read] = self.on_read_hotkey
             names[read] = "hotkey_read"
+        if pause.strip():
+            bindings[pause] = self.on_pause_hotkey
+            names[pause] = "hotkey_pause"
         return HotkeyListener(bindings, backend=self._backend, names=names, releases=releases)
 
     def rebind(self) -> None:
@@ -174,6 +180,12 @@ class AskFlow:
         if self.talk is not None:
             self.talk.cancel()
         self.read(time.monotonic())
+
+    def on_pause_hotkey(self) -> None:
+        """Pause what is being said, or resume it from the same sample (on the hotkeys' dispatcher thread)."""
+        if self.paused() or self.pause is None:
+            return
+        self.pause()
 
     def on_talk_release(self) -> None:
         if self.talk is not None:

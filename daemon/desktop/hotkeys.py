@@ -170,6 +170,11 @@ def _nudge_xrecord(listener: Any) -> None:
 BACKENDS = ("win32", "keyboard", "pynput")
 
 
+def _within(combo: Combo, other: Combo) -> bool:
+    """`combo` is `other` less some modifiers (ctrl+alt+space within ctrl+alt+shift+space)."""
+    return combo != other and combo.key == other.key and set(combo.modifiers) < set(other.modifiers)
+
+
 def default_backend() -> str:
     return "win32" if sys.platform == "win32" else "pynput"
 
@@ -323,13 +328,23 @@ class HotkeyListener:
             from pynput import keyboard as pk
         except ImportError as exc:
             raise HotkeyError(f"global hotkeys need pynput ({exc}) — run: pip install pynput") from None
-        mapping = {combo.for_pynput(): (lambda c=combo: self._fire(c)) for combo in self.bindings}
+        done: list[Combo] = []  # the combos one key press completed (the listener's thread only)
+        mapping = {combo.for_pynput(): (lambda c=combo: done.append(c)) for combo in self.bindings}
         owner = self
 
         class QuietHotKeys(pk.GlobalHotKeys):
             """pynput's X11 listener can hit a closed X connection while shutting down: ignore that then."""
 
             stopping = False
+
+            def _on_press(self, key: Any, injected: bool) -> None:
+                """pynput's HotKey ignores keys it does not name, so ctrl+alt+shift+space also completes ctrl+alt+space:
+                of the combos one press completes, only those no other completed combo contains fire."""
+                done.clear()
+                super()._on_press(key, injected)  # type: ignore[misc]
+                for combo in done:
+                    if not any(_within(combo, other) for other in done):
+                        owner._fire(combo)
 
             def _on_release(self, key: Any, injected: bool) -> None:
                 if not injected and owner.releases:

@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Tray", "TrayActions", "tray_available"]
 
-REFRESH_S = 15.0  # re-read the voices folder and autostart state this often
+# The voices folder and the autostart entry change outside VoxTray (a WAV dropped in, install_service.py run) with no
+# event to wait for short of a file/registry watcher per platform: re-read every REFRESH_S (one wake of the render
+# thread), after every menu action and on refresh(). Status changes (VRAM, tier, activity) only re-render.
+REFRESH_S = 15.0
 
 
 class TrayActions(Protocol):
@@ -70,6 +73,9 @@ class TrayActions(Protocol):
     def output_devices(self) -> tuple[tuple[str, ...], str]: ...
     def set_output_device(self, name: str) -> None: ...
     def last_answer(self) -> answer_window.ShownAnswer | None: ...
+    def pause_resume(self) -> None: ...
+    def repeat_last(self) -> None: ...
+    def can_repeat(self) -> bool: ...
 
 
 class Tray:
@@ -108,6 +114,8 @@ class Tray:
         self._size = icon_size()
         self._stopping = threading.Event()
         self._dirty = threading.Event()
+        self._reread = threading.Event()  # the next render re-reads the voices folder and autostart state
+        self._reread.set()
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -132,6 +140,8 @@ class Tray:
             connect_bridge=self._connect_bridge,
             ask_by_voice=self._job(lambda: actions.ask_by_voice()),
             read_aloud=self._job(lambda: actions.read_aloud()),
+            pause_resume=self._job(lambda: actions.pause_resume()),
+            repeat_last=self._job(lambda: actions.repeat_last()),
             get_model=lambda: self._window("model-dialog", self._get_model),
             cancel_download=self._job(actions.cancel_download),
             set_output=lambda name: self.submit(lambda: actions.set_output_device(name)),
@@ -225,6 +235,7 @@ class Tray:
 
     def refresh(self) -> None:
         """Re-read voices/autostart and re-render soon."""
+        self._reread.set()
         self._dirty.set()
 
     # --- menu commands ------------------------------------------------------------------------------------------
@@ -263,7 +274,7 @@ class Tray:
                 self._run_job(show)
             except BaseException:
                 log.exception("window %s: unexpected error", name)
-            self._dirty.set()
+            self.refresh()
 
         thread = self._windows[name] = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
@@ -278,7 +289,7 @@ class Tray:
                 self._run_job(job)
             except BaseException:
                 log.exception("menu action loop: unexpected error")
-            self._dirty.set()
+            self.refresh()
 
     def _run_job(self, job: Callable[[], None]) -> None:
         try:
@@ -294,17 +305,17 @@ class Tray:
     def _on_status(self, old: Status, new: Status) -> None:
         self._dirty.set()
 
-    def _read_model(self) -> MenuModel:
+    def _read_model(self, reread: bool = True) -> MenuModel:
+        """The menu's model; `reread` False keeps the voices and autostart state last read (a status change)."""
+        voices, autostart = self._model.voices, self._model.autostart
         try:
-            voices = tuple(self._actions.voices())
+            voices = tuple(self._actions.voices()) if reread else voices
         except Exception:
             log.exception("could not list voices")
-            voices = self._model.voices
         try:
-            autostart = bool(self._actions.autostart_enabled())
+            autostart = bool(self._actions.autostart_enabled()) if reread else autostart
         except Exception:
             log.exception("could not read the autostart state")
-            autostart = self._model.autostart
         try:
             unavailable = tuple(sorted(self._actions.engine_problems().items()))
         except Exception:
@@ -315,19 +326,27 @@ class Tray:
         except Exception:
             log.exception("could not list the output devices")
             outputs, output = self._model.outputs, self._model.output
+        try:
+            can_repeat = bool(self._actions.can_repeat())
+        except Exception:
+            log.exception("could not tell whether there is an answer to repeat")
+            can_repeat = self._model.can_repeat
         s = self._settings()
-        hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("read", s.hotkey_read), ("stop", s.hotkey_stop))
+        hotkeys = (("ask", s.hotkey_ask), ("talk", s.hotkey_talk), ("read", s.hotkey_read), ("stop", s.hotkey_stop),
+                   ("pause", s.hotkey_pause))
         return MenuModel(voices=voices, engine=s.engine, autostart=autostart, hotkeys=hotkeys, unavailable=unavailable,
-                         speed=s.speech_speed, volume=s.volume, outputs=outputs, output=output)
+                         speed=s.speech_speed, volume=s.volume, outputs=outputs, output=output, can_repeat=can_repeat)
 
     def _render_loop(self) -> None:
         while not self._stopping.is_set():
-            self._dirty.wait(self._refresh_s)
+            woken = self._dirty.wait(self._refresh_s)
             self._dirty.clear()
+            reread = not woken or self._reread.is_set()
+            self._reread.clear()
             if self._stopping.is_set():
                 return
             try:
-                self._render(self._bus.current, self._read_model())
+                self._render(self._bus.current, self._read_model(reread))
             except Exception:
                 log.exception("tray render failed")
 
@@ -342,7 +361,7 @@ class Tray:
             icon.title = title
             self._rendered["title"] = title
         menu_key = (traymenu.voice_line(s), traymenu.llm_line(s), s.tier_reason if s.tier is Tier.NONE else "",
-                    s.voice, s.activity, s.hotkeys_paused, s.model_setup, traymenu.download_line(s), model)
+                    s.voice, s.activity, s.hotkeys_paused, s.speech_paused, s.model_setup, traymenu.download_line(s), model)
         if self._rendered.get("menu") != menu_key:
             self._model = model
             self.menu = traymenu.build_menu(s, model, self.handlers)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 GET_MODEL_ITEM = f"{GET_MODEL}…"  # opens the licence dialog (desktop/dialogs.py)
 SHOW_ANSWER_ITEM = "Show the last answer"  # opens desktop/answer_window.py
+REPEAT_ITEM = "Repeat the last answer"  # its kept audio, else its text re-synthesised (never the LLM again)
 SETUP_WORDS = {SETUP_NEEDED: "not downloaded", SETUP_DOWNLOADING: "downloading", SETUP_FAILED: "download failed"}
 TOOLTIP_MAX = 127  # Windows truncates a tray tip at 128 UTF-16 units
 LINE_MAX = 48  # characters in a menu line: longer status/problem text is cut at a word (details: Check set-up)
@@ -66,6 +67,7 @@ class MenuModel:
     output: str = ""  # the chosen one ("" = the system default)
     speed: float = 1.0  # speech_speed
     volume: float = 1.0
+    can_repeat: bool = False  # there is a last answer (or reading) to repeat
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Handlers:
     check_setup: Callable[[], None] = lambda: None
     set_output: Callable[[str], None] = lambda _name: None
     show_last_answer: Callable[[], None] = lambda: None
+    pause_resume: Callable[[], None] = lambda: None
+    repeat_last: Callable[[], None] = lambda: None
     set_speed: Callable[[float], None] = lambda _speed: None
     set_volume: Callable[[float], None] = lambda _gain: None
 
@@ -276,6 +280,9 @@ def build_menu(s: Status, model: MenuModel, h: Handlers) -> tuple[Entry, ...]:
         Entry("Ask by voice", action=h.ask_by_voice, hint=keys.get("talk", "")),
         Entry("Read aloud", action=h.read_aloud, hint=keys.get("read", "")),
         Entry("Stop speaking", action=h.stop_speaking, hint=keys.get("stop", ""), enabled=speaking),
+        Entry("Resume" if s.speech_paused else "Pause", action=h.pause_resume, hint=keys.get("pause", ""),
+              enabled=s.speech_paused or s.activity is Activity.SPEAKING),
+        Entry(REPEAT_ITEM, action=h.repeat_last, enabled=model.can_repeat),
         Entry(SHOW_ANSWER_ITEM, action=h.show_last_answer),
         Entry("Voices", submenu=(*voices, SEPARATOR, Entry("Add voice from file…", action=h.add_voice))),
         Entry("Voice engine", submenu=engines),

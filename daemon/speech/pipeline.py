@@ -149,6 +149,7 @@ class Pipeline:
         self._queue: queue.Queue[_Sentence | _End] = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._speak_lock = threading.Lock()
+        self._pause_lock = threading.Lock()  # the hotkey's and the tray's toggles, one at a time
         self._utterance = 0
         self._language = "en"  # the last answer's language
         self._job: _Job | None = None
@@ -256,14 +257,16 @@ class Pipeline:
             live = job is not None and job.result.timings.end is None and not job.cancel.is_set()
         if not isinstance(self.sink, Pausable):
             return False
-        if self.sink.paused:
-            self.sink.resume()
-            log.info("speech resumed")
-        elif live:
-            self.sink.pause()
-            log.info("utterance %d paused", job.utterance if job is not None else 0)
-        self.status.update(speech_paused=self.sink.paused)
-        return self.sink.paused
+        with self._pause_lock:
+            if self.sink.paused:
+                self.sink.resume()
+                log.info("speech resumed")
+            elif live:
+                self.sink.pause()
+                log.info("utterance %d paused", job.utterance if job is not None else 0)
+            paused = self.sink.paused
+            self.status.update(speech_paused=paused)
+        return paused
 
     def _unpause(self) -> None:
         """A new utterance: nothing of the old paused one plays (cancel() already dropped it, stop() unpaused)."""
