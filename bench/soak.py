@@ -82,13 +82,32 @@ class PacedSink:
     """
 
     output_rate = 48000
+    device_name = "paced (no device)"
+    device_open = True  # as a running stream: LiveSink never re-scans devices for it
+    paused = False
 
     def __init__(self, speed: float = 20.0) -> None:
         self.speed = speed
         self.samples = 0
         self.loud = 0
+        self.volume = 1.0
+        self.on_lost: object = None  # LiveSink's hook for a device that went away: never called here
         self._until = 0.0  # time.monotonic() when everything queued has played
         self._lock = threading.Lock()
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return self._until <= time.monotonic()
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def move_to(self, device: object, *, rescan: bool = True) -> None:
+        pass
 
     def play(self, samples: np.ndarray, rate: int) -> None:
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
