@@ -9,7 +9,6 @@ import threading
 import time
 from ctypes import wintypes
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from PIL import Image
 from daemon.desktop import traywin32
 from daemon.desktop.tray import Tray
 from daemon.errors import VoxTrayError
+from daemon.settings import Settings
 from daemon.status import StatusBus, Tier
 from tests_win import winutil
 from tests_win.daemon_proc import PYSTRAY_WM_NOTIFY, WM_RBUTTONUP, choose
@@ -37,7 +37,9 @@ class Actions:
             self.calls.append(name)
             if name == "quit":
                 self._tray[0].stop()
-            return [] if name == "voices" else {} if name == "engine_problems" else False
+            answers: dict[str, Any] = {"voices": [], "engine_problems": {}, "output_devices": ((), ""),
+                                       "last_answer": None}
+            return answers.get(name, False)
 
         return call
 
@@ -46,8 +48,8 @@ def run_tray() -> tuple[Tray, Actions, threading.Thread, StatusBus]:
     ref: list[Tray] = []
     actions = Actions(ref)
     bus = StatusBus()
-    settings = SimpleNamespace(engine="auto", hotkey_ask="ctrl+alt+space", hotkey_talk="", hotkey_stop="ctrl+alt+x")
-    tray = Tray(bus, actions, lambda: settings)  # type: ignore[arg-type,return-value]
+    settings = Settings(engine="auto", hotkey_ask="ctrl+alt+space", hotkey_talk="", hotkey_stop="ctrl+alt+x")
+    tray = Tray(bus, actions, lambda: settings)  # type: ignore[arg-type]
     ref.append(tray)
     ready = threading.Event()
     thread = threading.Thread(target=tray.run, kwargs={"on_ready": ready.set}, daemon=True)
