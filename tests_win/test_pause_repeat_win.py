@@ -11,6 +11,7 @@ Faked: nothing in the daemon; edge-tts's two endpoint URLs point at the stand-in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,25 @@ from tests_win import daemon_proc, winutil
 from tests_win.conftest import ROOT
 from tests_win.test_ask_hotkey import BOX_TITLE, keyboard
 from tests_win.winutil import captured, wait_for
+
+VK_ESCAPE = 0x1B
+
+
+def choose_until(daemon: daemon_proc.Daemon, item: str, done: Callable[[], bool], what: str, each_s: float) -> None:
+    """Pick `item` in the tray menu until `done()`. The tray re-renders on its own thread after a status change (the
+    answer ended, the repeat started), so a menu opened at once can still show the item greyed, where Enter does
+    nothing: close it (Escape) and open it again, as a user would."""
+    for _attempt in range(3):
+        menu = daemon_proc.open_menu(daemon)
+        daemon_proc.choose(menu, item)
+        deadline = time.monotonic() + each_s
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(0.1)
+        winutil.post(menu, daemon_proc.WM_KEYDOWN, VK_ESCAPE)
+        wait_for(lambda: not winutil.find(lambda w: w.cls == "#32768" and w.visible), 10, "the menu to close")
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def loud_during(capture: Path, seconds: float) -> int:
@@ -56,10 +76,10 @@ def test_pause_hotkey_and_the_tray_repeat_and_pause(tmp_path: Path, capture: Pat
             wait_for(lambda: "speech resumed" in daemon.log(), 15, "the pause hotkey again to resume it")
             assert loud_during(capture, 0.5) > 4800, "resumed: the answer is heard again"
             wait_for(lambda: "answer done" in daemon.log(), 60, "the rest of the answer")
-            daemon_proc.choose(daemon_proc.open_menu(daemon), "Repeat the last answer")
-            wait_for(lambda: "replaying utterance 1" in daemon.log(), 30, "the tray's repeat from the kept audio")
-            daemon_proc.choose(daemon_proc.open_menu(daemon), "Pause")
-            wait_for(lambda: "utterance 2 paused" in daemon.log(), 15, "the tray's Pause to hold the repeat")
+            choose_until(daemon, "Repeat the last answer", lambda: "replaying utterance 1" in daemon.log(),
+                         "the tray's repeat from the kept audio", each_s=10)
+            choose_until(daemon, "Pause", lambda: "utterance 2 paused" in daemon.log(),  # the repeat lasts ~5 s
+                         "the tray's Pause to hold the repeat", each_s=1.5)
             log = daemon.log()
             assert len(llm.questions) == 1, "the repeat asked the LLM nothing"
             assert "Traceback" not in log, log[-3000:]
