@@ -38,7 +38,11 @@ def choose_until(daemon: daemon_proc.Daemon, item: str, done: Callable[[], bool]
             if done():
                 return
             time.sleep(0.1)
-        winutil.post(menu, daemon_proc.WM_KEYDOWN, VK_ESCAPE)
+        if winutil.find(lambda w, m=menu: w.hwnd == m and w.visible):  # still open (Enter on a greyed item may close)
+            try:
+                winutil.post(menu, daemon_proc.WM_KEYDOWN, VK_ESCAPE)
+            except AssertionError:  # closed meanwhile
+                pass
         wait_for(lambda: not winutil.find(lambda w: w.cls == "#32768" and w.visible), 10, "the menu to close")
     raise AssertionError(f"timed out waiting for {what}")
 
